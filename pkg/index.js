@@ -1,0 +1,14 @@
+// The entry for browsers, workers and bundlers: `await init()` fetches the .wasm next to this
+// file (bundlers such as Vite rewrite that URL to the emitted asset).
+import initWasm from './reauth_wasm.js';
+
+export * from './reauth_wasm.js';
+
+/**
+ * Loads the WebAssembly module. Safe to call any number of times: every call returns the
+ * same load. Pass the module's bytes, a `WebAssembly.Module`, a URL or a Response to load it
+ * from somewhere else.
+ */
+export default function init(input) {
+  return initWasm(input === undefined ? undefined : { module_or_path: input }).then(() => {});
+}

@@ -1,0 +1,14 @@
+// The entry for Node: Node's fetch cannot read file: URLs, so the module is read from disk and
+// instantiated at import. `await init()` is still accepted (and does nothing) so that code
+// shared with the browser runs unchanged.
+import { readFileSync } from 'node:fs';
+import { initSync } from './reauth_wasm.js';
+
+export * from './reauth_wasm.js';
+
+initSync({ module: readFileSync(new URL('./reauth_wasm_bg.wasm', import.meta.url)) });
+
+/** The module is ready at import in Node; this resolves at once. */
+export default function init(_input) {
+  return Promise.resolve();
+}

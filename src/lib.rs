@@ -1,0 +1,29 @@
+//! reauth: transparent re-authentication for single-page apps.
+//!
+//! A frontend wraps its `fetch` calls with reauth's `authFetch`; on a 401 reauth reads the
+//! `WWW-Authenticate` header, decides whether a token refresh can help, refreshes once for any
+//! number of concurrent failures, and retries each request once with the new token.
+//!
+//! This crate is split into a pure core and a thin WebAssembly shell:
+//!
+//! - [`challenge`]: the RFC 9110 §11 `WWW-Authenticate` parser (zero-copy, positioned errors).
+//! - [`bearer`]: the Bearer/DPoP view of a challenge (RFC 6750, RFC 9449, RFC 9470, claims).
+//! - [`policy`]: the pure 401 decision: refresh, or hand the response back.
+//! - `wasm` (only on `wasm32`): the `#[wasm_bindgen]` surface, the only code that touches JS.
+//!
+//! The core has no `JsValue`, does no I/O and reads no clock; it is tested natively.
+#![deny(missing_docs)]
+
+pub mod bearer;
+pub mod challenge;
+pub mod policy;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use bearer::{BearerChallenge, BearerError};
+pub use challenge::{
+    combine_header_lines, find_challenge, parse_challenges, Challenge, ChallengeParser, ErrorKind,
+    Param, ParseError,
+};
+pub use policy::{decide, Decision, Facts, Header, PassReason, RefreshReason};

@@ -1,0 +1,4 @@
+//! The JavaScript surface. Everything here converts between JS values and the pure core; no
+//! decision is made in this layer.
+
+mod challenges;
