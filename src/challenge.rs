@@ -379,15 +379,18 @@ impl<'a> ChallengeParser<'a> {
             token68: None,
             params: Vec::new(),
         };
+        // `1*SP` (spaces only, no tabs) after the scheme opens its token68 or auth-param list.
         let before_space = self.pos;
-        self.skip_ows();
-        // `1*SP` after the scheme opens its token68 or auth-param list.
+        self.pos = self.run_end(self.pos, |b| b == b' ');
         let params_open = self.pos > before_space;
+        self.skip_ows();
         match self.peek() {
             None => return Ok(Some(challenge)),
             Some(b',') => {}
             Some(b'=') => return Err(self.err(ErrorKind::ParamWithoutChallenge, scheme_pos)),
-            Some(_) if !params_open => return Err(self.err(ErrorKind::InvalidCharacter, self.pos)),
+            Some(_) if !params_open => {
+                return Err(self.err(ErrorKind::InvalidCharacter, before_space))
+            }
             Some(_) => match self.token68() {
                 Some(t) => challenge.token68 = Some(t),
                 None => self.param_into(&mut challenge)?,

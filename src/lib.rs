@@ -19,7 +19,7 @@ pub mod challenge;
 pub mod policy;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;
 
 pub use bearer::{BearerChallenge, BearerError};
 pub use challenge::{

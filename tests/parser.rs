@@ -88,7 +88,8 @@ ok! {
     empty_elements: "Digest,,,, Basic ,,realm=\"myrealm\"" => [("Digest", None, []), ("Basic", None, [("realm", "myrealm")])];
     empty_between_params: "X a=1 , , b=2 ," => [("X", None, [("a", "1"), ("b", "2")])];
     bws_around_equals: "Basic realm = \"myrealm\"" => [("Basic", None, [("realm", "myrealm")])];
-    tabs: "Basic\trealm\t=\t\"x\"\t,\tDigest" => [("Basic", None, [("realm", "x")]), ("Digest", None, [])];
+    tabs_as_ows: "Basic realm\t=\t\"x\"\t,\tDigest" => [("Basic", None, [("realm", "x")]), ("Digest", None, [])];
+    several_spaces_after_scheme: "Basic   realm=x" => [("Basic", None, [("realm", "x")])];
     trailing_space: "Basic realm=\"x\" " => [("Basic", None, [("realm", "x")])];
     no_space_after_comma: "Basic realm=\"myrealm\",Digest" => [("Basic", None, [("realm", "myrealm")]), ("Digest", None, [])];
     // token68.
@@ -134,6 +135,7 @@ err! {
     value_then_garbage: "Basic realm=\"x\"y" => ExpectedSeparator @ 15;
     token68_then_space_token: "Negotiate abc def" => ExpectedEquals @ 14;
     equals_only: "=" => ExpectedScheme @ 0;
+    tab_after_scheme: "Basic\trealm=x" => InvalidCharacter @ 5;
 }
 
 #[test]

@@ -2,3 +2,5 @@
 //! decision is made in this layer.
 
 mod challenges;
+
+pub use challenges::parse_challenges;

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up (idempotent), lints, native tests, the package build, wasm-bindgen
+# tests in Node and in headless Chromium, and the JS tests against the built package in Node and
+# Chromium. Every tier runs even when an earlier one fails; the last line is `N passed, N failed`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+logs=target/test-logs
+mkdir -p "$logs"
+passed=0
+failed=0
+t0=$SECONDS
+
+tier() { printf '\n=== %s\n' "$*"; }
+# A check that counts as one test: the command's exit status.
+check() {
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); echo "ok: $name"; else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+# A cargo test run: adds up its "test result:" lines; a run that fails without one counts 1 failure.
+cargo_tests() {
+  local name=$1; shift
+  local log="$logs/$name.log"
+  "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+  f=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then failed=$((failed + 1)); echo "FAILED: $name (exit $rc)"; fi
+}
+
+tier "set-up"
+if ! ./scripts/setup.sh; then
+  echo "set-up failed"; echo "0 passed, 1 failed"; exit 1
+fi
+
+tier "format and lints"
+check "cargo fmt --check" cargo fmt --all -- --check
+check "cargo clippy (host)" cargo clippy --quiet --all-targets -- -D warnings
+check "cargo clippy (wasm32)" cargo clippy --quiet --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+tier "native tests (cargo test)"
+cargo_tests native cargo test --quiet
+
+tier "package build"
+check "build pkg/" ./scripts/build.sh
+
+tier "wasm-bindgen-test in Node"
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+cargo_tests wasm-node cargo test --target wasm32-unknown-unknown --test wasm_node
+tier "wasm-bindgen-test in headless Chromium"
+cargo_tests wasm-browser cargo test --target wasm32-unknown-unknown --test wasm_browser
+
+tier "JS tests against the package (node --test; Chromium via Playwright)"
+tap="$logs/js.tap"
+node --test --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" tests/js/*.test.mjs
+rc=$?
+p=$(awk '/^# pass /{print $3}' "$tap" | tail -1); f=$(awk '/^# fail /{print $3}' "$tap" | tail -1)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+if [ "$rc" != 0 ] && [ "${f:-0}" = 0 ]; then failed=$((failed + 1)); echo "FAILED: node --test (exit $rc)"; fi
+
+printf '\n=== done in %ss\n' $((SECONDS - t0))
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,96 @@
+// Shared test helpers: a static file server on 127.0.0.1 (random port), Debian's Chromium via
+// playwright-core, and the shared WWW-Authenticate vectors.
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.css': 'text/css',
+};
+
+/** Serves the files under `dir` on 127.0.0.1 at a random port. Resolves with { url, close }. */
+export async function serveStatic(dir) {
+  const base = resolve(dir);
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    let file = join(base, path);
+    if (file !== base && !file.startsWith(base + sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    if (path.endsWith('/')) file = join(file, 'index.html');
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((ok) => server.close(ok)),
+  };
+}
+
+/** Debian's Chromium, headless, with no network chatter. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+/** The shared WWW-Authenticate vectors. */
+export const vectors = JSON.parse(
+  readFileSync(join(root, 'tests/vectors/www-authenticate-sample.json'), 'utf8'),
+).cases;
+
+/** Runs `parse` over every vector header: a result list, or { error: name } where it threw. */
+export function parseAll(parse, headers) {
+  return headers.map((h) => {
+    try {
+      return parse(h);
+    } catch (e) {
+      return { error: e.name, message: e.message };
+    }
+  });
+}
+
+/** Compares parse results with the vectors' expectations; returns the list of mismatches. */
+export function vectorMismatches(results) {
+  const norm = (list) =>
+    list.map((c) => ({
+      scheme: c.scheme.toLowerCase(),
+      token68: c.token68,
+      params: c.params.map(([k, v]) => [k.toLowerCase(), v]).sort((a, b) =>
+        a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1),
+    }));
+  const out = [];
+  vectors.forEach((v, i) => {
+    const got = results[i];
+    if (v.expect === 'error') {
+      if (!got || got.error !== 'ChallengeParseError' || !/ at byte \d+$/.test(got.message)) {
+        out.push({ header: v.header, expect: 'error', got });
+      }
+    } else if (JSON.stringify(norm(v.expect)) !== JSON.stringify(Array.isArray(got) ? norm(got) : got)) {
+      out.push({ header: v.header, expect: v.expect, got });
+    }
+  });
+  return out;
+}

@@ -1,0 +1,85 @@
+// `npm pack` in pkg/ gives a tarball that installs and loads in a scratch Node project and in a
+// scratch Vite project (production build, served and run in Chromium).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchChromium, root, serveStatic } from './helpers.mjs';
+
+const work = join(root, 'target', 'pack-test');
+let tarball;
+
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+function scratch(name, files) {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-save', tarball], dir);
+  return dir;
+}
+
+before(() => {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const name = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], join(root, 'pkg')))[0].filename;
+  tarball = join(work, name);
+});
+
+test('the tarball holds the entries, types and the wasm, nothing else', () => {
+  const files = run('tar', ['-tzf', tarball], work).trim().split('\n').map((f) => f.replace(/^package\//, '')).sort();
+  assert.deepEqual(files, [
+    'README.md', 'index.d.ts', 'index.js', 'node.js', 'package.json',
+    'reauth_wasm.d.ts', 'reauth_wasm.js', 'reauth_wasm_bg.wasm',
+  ]);
+});
+
+test('installs and loads in a scratch Node project (ESM)', () => {
+  const dir = scratch('node-app', {
+    'package.json': JSON.stringify({ name: 'node-app', private: true, type: 'module' }),
+    'main.js': `import init, { parseChallenges } from 'reauth';
+await init();
+console.log(JSON.stringify(parseChallenges('Bearer error="invalid_token", Basic realm=x')));`,
+  });
+  const out = JSON.parse(run('node', ['main.js'], dir));
+  assert.deepEqual(out, [
+    { scheme: 'Bearer', token68: null, params: [['error', 'invalid_token']] },
+    { scheme: 'Basic', token68: null, params: [['realm', 'x']] },
+  ]);
+});
+
+let server, browser;
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('installs, builds with Vite for production and runs in Chromium', async () => {
+  const dir = scratch('vite-app', {
+    'package.json': JSON.stringify({ name: 'vite-app', private: true, type: 'module' }),
+    'index.html': '<!doctype html><title>vite app</title><script type="module" src="/main.js"></script>',
+    'main.js': `import init, { parseChallenges } from 'reauth';
+await init();
+await init();
+window.result = parseChallenges('DPoP algs="ES256", error="use_dpop_nonce"');`,
+  });
+  run(join(root, 'node_modules/.bin/vite'), ['build', '--logLevel', 'error'], dir);
+  const assets = readdirSync(join(dir, 'dist', 'assets'));
+  assert.ok(assets.some((f) => f.endsWith('.wasm')), `Vite emitted the wasm: ${assets}`);
+  server = await serveStatic(join(dir, 'dist'));
+  browser = await launchChromium();
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${server.url}/`);
+  await page.waitForFunction(() => window.result !== undefined, null, { timeout: 10000 });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(await page.evaluate(() => window.result), [
+    { scheme: 'DPoP', token68: null, params: [['algs', 'ES256'], ['error', 'use_dpop_nonce']] },
+  ]);
+});
