@@ -23,6 +23,20 @@
 //! OWS around commas and BWS around `=`. Non-ASCII bytes (`obs-text`) are accepted inside
 //! quoted-strings, as the grammar allows. Several header lines combine into one value joined
 //! by `", "` ([`combine_header_lines`]).
+//!
+//! # Differences from the `http-auth` crate
+//! `tests/differential.rs` and the fuzz target compare this parser with http-auth's
+//! `ChallengeParser`. They agree on everything except these intended differences:
+//!
+//! - **token68** challenges (`Negotiate abcdef==`) are parsed; http-auth rejects them.
+//! - **obs-text** (non-ASCII bytes) inside quoted-strings is accepted; http-auth rejects it.
+//! - **Several spaces** after the scheme are accepted (`1*SP`); http-auth wants exactly one.
+//! - **Empty list elements** are skipped everywhere, also right after a scheme
+//!   (`Basic ,,realm="x"`), as RFC 9110 §5.6.1 asks of recipients; http-auth rejects some.
+//! - **Leading and trailing whitespace** is ignored (field values are trimmed, §5.5).
+//! - **An empty or all-comma value** is an empty list; http-auth reports an error.
+//! - **A duplicate parameter name** in one challenge is an error here (§11.2 "MUST only
+//!   occur once"); http-auth accepts it.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -383,7 +397,12 @@ impl<'a> ChallengeParser<'a> {
         let before_space = self.pos;
         self.pos = self.run_end(self.pos, |b| b == b' ');
         let params_open = self.pos > before_space;
+        let after_space = self.pos;
         self.skip_ows();
+        // A tab may only come before a comma or the end (OWS around an empty list element).
+        if self.pos > after_space && !matches!(self.peek(), None | Some(b',')) {
+            return Err(self.err(ErrorKind::InvalidCharacter, after_space));
+        }
         match self.peek() {
             None => return Ok(Some(challenge)),
             Some(b',') => {}

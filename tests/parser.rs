@@ -91,6 +91,8 @@ ok! {
     tabs_as_ows: "Basic realm\t=\t\"x\"\t,\tDigest" => [("Basic", None, [("realm", "x")]), ("Digest", None, [])];
     several_spaces_after_scheme: "Basic   realm=x" => [("Basic", None, [("realm", "x")])];
     trailing_space: "Basic realm=\"x\" " => [("Basic", None, [("realm", "x")])];
+    trailing_tab_after_scheme: "Basic \t" => [("Basic", None, [])];
+    tab_before_empty_element: "Basic \t, realm=x" => [("Basic", None, [("realm", "x")])];
     no_space_after_comma: "Basic realm=\"myrealm\",Digest" => [("Basic", None, [("realm", "myrealm")]), ("Digest", None, [])];
     // token68.
     token68: "Negotiate abcdef" => [("Negotiate", Some("abcdef"), [])];
@@ -136,6 +138,7 @@ err! {
     token68_then_space_token: "Negotiate abc def" => ExpectedEquals @ 14;
     equals_only: "=" => ExpectedScheme @ 0;
     tab_after_scheme: "Basic\trealm=x" => InvalidCharacter @ 5;
+    space_tab_after_scheme: "Basic \trealm=x" => InvalidCharacter @ 6;
 }
 
 #[test]
