@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 say() { printf '[build] %s\n' "$*" >&2; }
 
-cargo build --quiet --release --target wasm32-unknown-unknown --lib
+cargo build --quiet --release --target wasm32-unknown-unknown --lib --features standalone
 raw=target/wasm32-unknown-unknown/release/reauth.wasm
 stamp=target/pkg.stamp
 sum=$(sha256sum "$raw" | cut -d' ' -f1)

@@ -38,8 +38,10 @@
 //! - **A duplicate parameter name** in one challenge is an error here (§11.2 "MUST only
 //!   occur once"); http-auth accepts it.
 
-use std::borrow::Cow;
-use std::fmt;
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
 
 /// One challenge of a `WWW-Authenticate` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,7 +162,7 @@ impl fmt::Display for ParseError {
     }
 }
 
-impl std::error::Error for ParseError {}
+impl core::error::Error for ParseError {}
 
 impl ParseError {
     /// The input with `(HERE-->)` marking where the error is, for logs and test output.
@@ -233,6 +235,12 @@ const fn is_escapable(b: u8) -> bool {
 }
 
 impl<'a> ChallengeParser<'a> {
+    /// `input[from..to]`; the parser only cuts at ASCII delimiters, which are char boundaries.
+    /// (`get` keeps the slicing panic and its formatting code out of the wasm build.)
+    fn slice(&self, from: usize, to: usize) -> &'a str {
+        self.input.get(from..to).unwrap_or_default()
+    }
+
     fn peek(&self) -> Option<u8> {
         self.input.as_bytes().get(self.pos).copied()
     }
@@ -256,9 +264,8 @@ impl<'a> ChallengeParser<'a> {
 
     /// The run of bytes from `from` matching `class`, as an end offset.
     fn run_end(&self, from: usize, class: fn(u8) -> bool) -> usize {
-        let bytes = self.input.as_bytes();
         let mut i = from;
-        while i < bytes.len() && class(bytes[i]) {
+        while self.input.as_bytes().get(i).is_some_and(|&b| class(b)) {
             i += 1;
         }
         i
@@ -269,7 +276,7 @@ impl<'a> ChallengeParser<'a> {
         if end == self.pos {
             return None;
         }
-        let t = &self.input[self.pos..end];
+        let t = self.slice(self.pos, end);
         self.pos = end;
         Some(t)
     }
@@ -297,7 +304,7 @@ impl<'a> ChallengeParser<'a> {
         let after = self.run_end(end, |b| b == b' ' || b == b'\t');
         match self.input.as_bytes().get(after) {
             None | Some(b',') => {
-                let t = &self.input[self.pos..end];
+                let t = self.slice(self.pos, end);
                 self.pos = end;
                 Some(t)
             }
@@ -359,22 +366,21 @@ impl<'a> ChallengeParser<'a> {
             }
         }
         self.pos = i + 1;
-        let raw = &self.input[start..i];
+        let raw = self.slice(start, i);
         if escapes == 0 {
             return Ok(Cow::Borrowed(raw));
         }
-        // Drop each quoted-pair's backslash. A backslash is ASCII and the escaped byte is kept,
-        // so the result stays valid UTF-8 whatever follows the backslash.
+        // Drop each quoted-pair's backslash and keep the character after it.
         let mut out = String::with_capacity(raw.len() - escapes);
-        let mut rest = raw;
-        while let Some(at) = rest.find('\\') {
-            out.push_str(&rest[..at]);
-            let escaped = &rest[at + 1..];
-            let ch_len = escaped.chars().next().map_or(0, char::len_utf8);
-            out.push_str(&escaped[..ch_len]);
-            rest = &escaped[ch_len..];
+        let mut after_backslash = false;
+        for c in raw.chars() {
+            if c == '\\' && !after_backslash {
+                after_backslash = true;
+            } else {
+                after_backslash = false;
+                out.push(c);
+            }
         }
-        out.push_str(rest);
         Ok(Cow::Owned(out))
     }
 

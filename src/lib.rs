@@ -13,6 +13,25 @@
 //!
 //! The core has no `JsValue`, does no I/O and reads no clock; it is tested natively.
 #![deny(missing_docs)]
+// The wasm package is built without std (see the `standalone` feature); the core only needs
+// `core` and `alloc`.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+#[cfg(all(target_arch = "wasm32", not(feature = "standalone")))]
+extern crate std;
+
+#[cfg(all(target_arch = "wasm32", feature = "standalone"))]
+mod standalone {
+    #[global_allocator]
+    static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
+    /// A panic would be a bug; the page keeps running only if the module traps cleanly.
+    #[panic_handler]
+    fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+        core::arch::wasm32::unreachable()
+    }
+}
 
 pub mod bearer;
 pub mod challenge;

@@ -1,5 +1,6 @@
 //! `parseChallenges(header)`: the parser, exposed to JS.
 
+use alloc::string::String;
 use js_sys::{Array, Error, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
