@@ -1,0 +1,303 @@
+//! Tokens and the single-flight refresh, as a pure state machine.
+//!
+//! The shell (the wasm layer) owns the I/O: it sends requests, runs the app's `refresh` hook and
+//! its timer, and asks this machine what to do at each step. The machine owns every decision
+//! that must be shared between concurrent requests:
+//!
+//! - [`Session::admit`]: a new request is sent now with the current token, or waits for the
+//!   refresh that is running.
+//! - [`Session::unauthorized`]: a 401 that the policy says a refresh can answer is retried at
+//!   once (the token changed since it was sent), waits for the running refresh, starts the one
+//!   refresh, or is handed back (it was already retried, or a refresh failed since it was sent).
+//! - [`Session::refresh_succeeded`], [`Session::refresh_failed`]: the end of a refresh.
+//!
+//! Two counters make the rules simple. The **generation** counts token sets: it moves on every
+//! successful refresh, [`Session::set_tokens`] and [`Session::clear`]. The **epoch** counts
+//! refreshes that ended, however they ended. A request remembers both as they were when it was
+//! admitted ([`Ticket`]). A 401 for an older generation is retried with the current token; a
+//! 401 for the current generation whose epoch is older means a refresh failed since the request
+//! started, and refreshing again would only repeat that failure.
+//!
+//! Time enters as an argument (milliseconds on any monotonic or wall clock the caller likes):
+//! the machine never reads a clock.
+
+use alloc::string::String;
+
+/// Identifies one refresh.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlightId(u64);
+
+impl FlightId {
+    /// A number that identifies this refresh (counts from 1).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// What a request carries through its life: the token generation it was sent with, the epoch
+/// when it was admitted, and whether a refresh already served it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    generation: u64,
+    epoch: u64,
+    spent: bool,
+}
+
+impl Ticket {
+    /// Whether this request already had its one retry (or waited through a successful refresh).
+    pub fn is_spent(&self) -> bool {
+        self.spent
+    }
+
+    /// The token generation the request was (or will be) sent with.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+/// What to do with a new request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// Send it now with the current token.
+    Send(Ticket),
+    /// A refresh is running: wait for it, then call [`Session::after_wait`].
+    Wait(FlightId),
+}
+
+/// What to do with a 401 that a refresh could answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unauthorized {
+    /// The token changed since the request was sent: retry it now with the current token.
+    RetryNow(Ticket),
+    /// This 401 starts the refresh: run the app's hook, then report the result.
+    Refresh(FlightId),
+    /// A refresh is running: wait for it, then call [`Session::after_flight`].
+    Wait(FlightId),
+    /// Hand the 401 back to the caller.
+    HandBack {
+        /// Whether to report `retry_unauthorized` to the app: true for the first retried
+        /// request per token generation whose retry was refused too.
+        report_retry_failure: bool,
+    },
+}
+
+/// How a refresh that a request waited for ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// New tokens are in place (refreshed, or set by the app meanwhile).
+    Succeeded,
+    /// The refresh failed, timed out, or the tokens were cleared.
+    Failed,
+}
+
+#[derive(Clone, Debug)]
+struct Tokens {
+    access: Option<String>,
+    refresh: Option<String>,
+    expires_at_ms: Option<u64>,
+}
+
+/// The token state and the single-flight refresh of one `authFetch`.
+#[derive(Debug)]
+pub struct Session {
+    tokens: Tokens,
+    generation: u64,
+    epoch: u64,
+    flight: Option<FlightId>,
+    flights_started: u64,
+    retry_failure_reported: Option<u64>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Session {
+    /// A session with no tokens.
+    pub fn new() -> Self {
+        Session {
+            tokens: Tokens {
+                access: None,
+                refresh: None,
+                expires_at_ms: None,
+            },
+            generation: 0,
+            epoch: 0,
+            flight: None,
+            flights_started: 0,
+            retry_failure_reported: None,
+        }
+    }
+
+    /// The current access token.
+    pub fn access_token(&self) -> Option<&str> {
+        self.tokens.access.as_deref()
+    }
+
+    /// The current refresh token.
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.tokens.refresh.as_deref()
+    }
+
+    /// When the access token expires, if known (same clock as the `now` passed in).
+    pub fn expires_at_ms(&self) -> Option<u64> {
+        self.tokens.expires_at_ms
+    }
+
+    /// The current token generation.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The refresh that is running, if any.
+    pub fn flight(&self) -> Option<FlightId> {
+        self.flight
+    }
+
+    /// Installs a new token set. `refresh: None` keeps the current refresh token;
+    /// `expires_in_ms` counts from `now_ms`. A running refresh is superseded: its result will be
+    /// ignored, and the requests waiting for it go on with these tokens; its id is returned so
+    /// the shell can settle them with [`Outcome::Succeeded`] and abort the hook.
+    pub fn set_tokens(
+        &mut self,
+        access: String,
+        refresh: Option<String>,
+        expires_in_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Option<FlightId> {
+        self.tokens.access = Some(access);
+        if refresh.is_some() {
+            self.tokens.refresh = refresh;
+        }
+        self.tokens.expires_at_ms = expires_in_ms.map(|d| now_ms.saturating_add(d));
+        self.generation += 1;
+        self.end_flight()
+    }
+
+    /// Forgets both tokens (logout). A running refresh is cancelled: its result will be
+    /// ignored, and its id is returned so the shell can settle its waiters with
+    /// [`Outcome::Failed`] and abort the hook.
+    pub fn clear(&mut self) -> Option<FlightId> {
+        self.tokens = Tokens {
+            access: None,
+            refresh: None,
+            expires_at_ms: None,
+        };
+        self.generation += 1;
+        self.end_flight()
+    }
+
+    /// A new request: send now, or wait for the running refresh.
+    pub fn admit(&self) -> Admit {
+        match self.flight {
+            Some(f) => Admit::Wait(f),
+            None => Admit::Send(self.ticket(false)),
+        }
+    }
+
+    /// A request that waited from admission for a refresh that ended with `outcome`: send it
+    /// now with the token there is. `admitted` is the epoch it was admitted in (from
+    /// [`Session::epoch`] at admission).
+    pub fn after_wait(&self, admitted: u64, outcome: Outcome) -> Ticket {
+        Ticket {
+            generation: self.generation,
+            epoch: admitted,
+            spent: outcome == Outcome::Succeeded,
+        }
+    }
+
+    /// The current epoch (how many refreshes have ended).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// A 401 that the policy says a refresh could answer, for a request sent with `ticket`.
+    pub fn unauthorized(&mut self, ticket: Ticket) -> Unauthorized {
+        if ticket.spent {
+            let report = self.retry_failure_reported != Some(ticket.generation);
+            self.retry_failure_reported = Some(ticket.generation);
+            return Unauthorized::HandBack {
+                report_retry_failure: report,
+            };
+        }
+        if let Some(f) = self.flight {
+            return Unauthorized::Wait(f);
+        }
+        if ticket.generation < self.generation {
+            // The token changed since the request was sent. After a logout there is no token
+            // to retry with: hand the 401 back.
+            return match self.tokens.access {
+                Some(_) => Unauthorized::RetryNow(self.ticket(true)),
+                None => Unauthorized::HandBack {
+                    report_retry_failure: false,
+                },
+            };
+        }
+        if ticket.epoch < self.epoch {
+            // Same token, and a refresh ended since this request started: it failed (a
+            // success would have moved the generation). Another one would fail the same way.
+            return Unauthorized::HandBack {
+                report_retry_failure: false,
+            };
+        }
+        self.flights_started += 1;
+        let id = FlightId(self.flights_started);
+        self.flight = Some(id);
+        Unauthorized::Refresh(id)
+    }
+
+    /// A 401 that waited for a refresh that ended with `outcome`: retry it (once) or hand it back.
+    pub fn after_flight(&self, outcome: Outcome) -> Unauthorized {
+        match outcome {
+            Outcome::Succeeded => Unauthorized::RetryNow(self.ticket(true)),
+            Outcome::Failed => Unauthorized::HandBack {
+                report_retry_failure: false,
+            },
+        }
+    }
+
+    /// The refresh `id` returned tokens. Returns false (and changes nothing) when that refresh
+    /// is no longer current: it timed out, or the app set or cleared the tokens meanwhile.
+    pub fn refresh_succeeded(
+        &mut self,
+        id: FlightId,
+        access: String,
+        refresh: Option<String>,
+        expires_in_ms: Option<u64>,
+        now_ms: u64,
+    ) -> bool {
+        if self.flight != Some(id) {
+            return false;
+        }
+        self.set_tokens(access, refresh, expires_in_ms, now_ms);
+        true
+    }
+
+    /// The refresh `id` failed or timed out. Returns false when it was no longer current (the
+    /// failure was already settled, or the app set or cleared the tokens meanwhile).
+    pub fn refresh_failed(&mut self, id: FlightId) -> bool {
+        if self.flight != Some(id) {
+            return false;
+        }
+        self.end_flight();
+        true
+    }
+
+    fn end_flight(&mut self) -> Option<FlightId> {
+        let f = self.flight.take();
+        if f.is_some() {
+            self.epoch += 1;
+        }
+        f
+    }
+
+    fn ticket(&self, spent: bool) -> Ticket {
+        Ticket {
+            generation: self.generation,
+            epoch: self.epoch,
+            spent,
+        }
+    }
+}
