@@ -53,6 +53,20 @@ impl Ticket {
     pub fn generation(&self) -> u64 {
         self.generation
     }
+
+    /// The ticket as plain numbers, for a shell that carries it through foreign code.
+    pub fn to_parts(self) -> (u64, u64, bool) {
+        (self.generation, self.epoch, self.spent)
+    }
+
+    /// A ticket from [`Ticket::to_parts`].
+    pub fn from_parts(generation: u64, epoch: u64, spent: bool) -> Self {
+        Ticket {
+            generation,
+            epoch,
+            spent,
+        }
+    }
 }
 
 /// What to do with a new request.

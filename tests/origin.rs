@@ -1,0 +1,108 @@
+//! The fast URL classifier: what it recognises, and everything it must leave to a URL parser.
+#![cfg(not(target_arch = "wasm32"))]
+
+use reauth::origin::{classify, Target};
+
+macro_rules! cases {
+    ($($name:ident: $url:expr => $expect:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            assert_eq!(classify($url), $expect, "{:?}", $url);
+        }
+    )*};
+}
+
+use Target::{Origin, SameAsBase, Unknown};
+
+cases! {
+    https_path: "https://api.example.com/v1/items?x=1" => Origin("https://api.example.com");
+    https_bare: "https://api.example.com" => Origin("https://api.example.com");
+    http_port: "http://localhost:8080/x" => Origin("http://localhost:8080");
+    query_right_after_host: "https://a.example?x" => Origin("https://a.example");
+    fragment_right_after_host: "https://a.example#f" => Origin("https://a.example");
+    path_absolute: "/api/items" => SameAsBase;
+    root: "/" => SameAsBase;
+    empty: "" => SameAsBase;
+    path_relative: "api/items" => SameAsBase;
+    dot_relative: "./items" => SameAsBase;
+    query_only: "?page=2" => SameAsBase;
+    fragment_only: "#top" => SameAsBase;
+    host_like_relative: "evil.com/steal" => SameAsBase;
+    // Everything below must go to the parser.
+    scheme_relative: "//evil.com/x" => Unknown;
+    backslash_scheme_relative: "/\\evil.com/x" => Unknown;
+    backslash_in_authority: "https://api.example.com\\@evil.com/" => Unknown;
+    tab_makes_scheme_relative: "/\t/evil.com" => Unknown;
+    newline_in_host: "https://api.example.com\n.evil.com/" => Unknown;
+    leading_space: " https://evil.com/" => Unknown;
+    leading_control: "\u{1}//evil.com" => Unknown;
+    userinfo: "https://api.example.com@evil.com/" => Unknown;
+    userinfo_with_password: "https://u:p@api.example.com/" => Unknown;
+    upper_case_host: "https://API.example.com/" => Unknown;
+    upper_case_scheme: "HTTPS://api.example.com/" => Unknown;
+    default_https_port: "https://api.example.com:443/" => Unknown;
+    default_http_port: "http://api.example.com:80/" => Unknown;
+    leading_zero_port: "http://localhost:08080/" => Unknown;
+    port_too_big: "http://localhost:65536/" => Unknown;
+    empty_port: "http://localhost:/" => Unknown;
+    numeric_short_ipv4: "http://127.1/" => Unknown;
+    ipv4: "http://127.0.0.1:8080/" => Unknown;
+    hex_ipv4: "http://0x7f.0.0.1/" => Unknown;
+    hex_last_label: "http://a.0x1/" => Unknown;
+    digits_last_label: "http://example.123/" => Unknown;
+    digits_inside_host: "http://api2.example.com/" => Origin("http://api2.example.com");
+    ipv6: "http://[::1]:8080/" => Unknown;
+    trailing_dot: "https://api.example.com./" => Unknown;
+    percent_host: "https://api%2eexample.com/" => Unknown;
+    punycode: "https://xn--bcher-kva.example/" => Unknown;
+    non_ascii: "https://bücher.example/" => Unknown;
+    other_scheme: "ftp://example.com/" => Unknown;
+    data_url: "data:text/plain,hi" => Unknown;
+    blob_url: "blob:https://api.example.com/uuid" => Unknown;
+    scheme_like_relative: "localhost:8080/x" => Unknown;
+    https_missing_slash: "https:/api.example.com" => Unknown;
+    empty_host: "https:///x" => Unknown;
+}
+
+/// Differential check against the `url` crate (a WHATWG URL implementation): whatever the fast
+/// classifier recognises, the parser resolves to the same origin.
+#[test]
+fn agrees_with_a_whatwg_url_parser_on_generated_urls() {
+    const PIECES: &[&str] = &[
+        "https://", "http://", "//", "/", "\\", "api", ".", "example", "com", ":", "8080", "443",
+        "@", "evil", "?", "#", "\t", "\n", " ", "0x7f", "127", "1", "%2e", "A", "xn--", "-", "..",
+        "[::1]", "u:p", "é", "data:", "blob:", "~", "_",
+    ];
+    let base = url::Url::parse("https://app.example.com/page/index.html").unwrap();
+    let mut seed = 0x1234_5678_9abc_def1u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut recognised, mut unknown) = (0, 0);
+    for _ in 0..200_000 {
+        let mut u = String::new();
+        for _ in 0..1 + next() % 8 {
+            u.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+        }
+        match classify(&u) {
+            Origin(o) => {
+                recognised += 1;
+                let parsed = url::Url::parse(&u).unwrap_or_else(|e| panic!("{u:?}: {e}"));
+                assert_eq!(parsed.origin().ascii_serialization(), o, "{u:?}");
+            }
+            SameAsBase => {
+                recognised += 1;
+                let joined = base.join(&u).unwrap_or_else(|e| panic!("{u:?}: {e}"));
+                assert_eq!(joined.origin(), base.origin(), "{u:?}");
+            }
+            Unknown => unknown += 1,
+        }
+    }
+    assert!(
+        recognised > 10_000 && unknown > 10_000,
+        "{recognised} recognised, {unknown} unknown"
+    );
+}
