@@ -1,6 +1,7 @@
-import type { InitInput } from './reauth_wasm.js';
+import type { Challenge, InitInput, InitOutput, SyncInitInput } from './reauth_wasm.js';
 
-export * from './reauth_wasm.js';
+export type { Challenge, InitInput } from './reauth_wasm.js';
+export { parseChallenges } from './reauth_wasm.js';
 
 /**
  * Loads the WebAssembly module; call it once before anything else (later calls return the same
@@ -10,3 +11,87 @@ export * from './reauth_wasm.js';
  *   entry: its bytes, a compiled `WebAssembly.Module`, a URL or a `Response`.
  */
 export default function init(input?: InitInput | Promise<InitInput>): Promise<void>;
+
+/** Loads the module synchronously from its bytes or a compiled module. */
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+
+/** Tokens, from a login or from `refresh`. */
+export interface TokenSet {
+  accessToken: string;
+  /** A rotated refresh token replaces the current one; omitted, the current one is kept. */
+  refreshToken?: string;
+  /** Lifetime of the access token in seconds. */
+  expiresIn?: number;
+}
+
+/** What `refresh` is called with. */
+export interface RefreshContext {
+  /** The current refresh token, or null (the hook may use a cookie instead). */
+  refreshToken: string | null;
+  /** The challenges of the 401 that started the refresh. */
+  challenges: Challenge[];
+  /** The raw fetch, never intercepted: use it for the token request. */
+  fetch: typeof fetch;
+  /** Aborts when the refresh outlives `refreshTimeoutMs` or the tokens are set or cleared. */
+  signal: AbortSignal;
+}
+
+/** Why re-authentication failed, for the redirect hook. */
+export type AuthFailureReason = 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized';
+
+/** What `onAuthFailure` is called with: once per failed refresh, not once per request. */
+export interface AuthFailure {
+  reason: AuthFailureReason;
+  /** What `refresh` threw or rejected with, or the timeout error. */
+  error?: unknown;
+  /** The URL of the request whose 401 started the refresh (or whose retry was refused). */
+  url: string;
+  /** A copy of that 401 response (the caller still gets the original, body unread). */
+  response: Response;
+}
+
+/** Events for logging and demos. */
+export type AuthEvent =
+  | { type: 'refresh-start'; url: string }
+  | { type: 'refresh-success'; url: string }
+  | { type: 'refresh-failure'; url: string; reason: 'refresh_failed' | 'refresh_timeout'; error: unknown }
+  | { type: 'retry'; url: string }
+  | { type: 'auth-failure'; url: string; reason: AuthFailureReason };
+
+export interface AuthFetchOptions {
+  /** Gets new tokens; called once for any number of concurrent 401s. */
+  refresh(ctx: RefreshContext): Promise<TokenSet | string> | TokenSet | string;
+  /** The redirect hook: called once per failed refresh (or refused retry). */
+  onAuthFailure?(info: AuthFailure): void;
+  /** Without onAuthFailure: `location.assign(loginUrl + '?return_to=' + location.href)`. */
+  loginUrl?: string;
+  /** Origins the token may be sent to; default: the page's own origin (required in Node). */
+  origins?: string[];
+  /** Where tokens persist; default 'memory'. */
+  storage?: 'memory' | 'session' | 'local';
+  /** The storage key; default 'reauth'. */
+  storageKey?: string;
+  /** The fetch to wrap; default: globalThis.fetch, read at call time. */
+  fetch?: typeof fetch;
+  /** How long a refresh may take before it counts as failed; default 10000 (Infinity: no limit). */
+  refreshTimeoutMs?: number;
+  /** Overrides the built-in decision for an error response (status 400 and up): true refreshes,
+   * false hands the response back, anything else keeps the built-in decision. */
+  shouldRefresh?(response: Response, challenges: Challenge[]): boolean | undefined;
+  /** Called on each step of re-authentication. */
+  onEvent?(event: AuthEvent): void;
+}
+
+/** `fetch` with re-authentication. */
+export interface AuthFetch {
+  (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Installs tokens (after a login). */
+  setTokens(tokens: TokenSet): void;
+  /** Forgets both tokens, here and in storage (logout). */
+  clearTokens(): void;
+  /** The current access token. */
+  readonly accessToken: string | null;
+}
+
+/** Creates an `authFetch`. Throws a TypeError that names a bad option. */
+export function createAuthFetch(options: AuthFetchOptions): AuthFetch;

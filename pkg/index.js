@@ -2,7 +2,8 @@
 // file (bundlers such as Vite rewrite that URL to the emitted asset).
 import initWasm from './reauth_wasm.js';
 
-export * from './reauth_wasm.js';
+export { parseChallenges, initSync } from './reauth_wasm.js';
+export { createAuthFetch } from './auth-fetch.js';
 
 /**
  * Loads the WebAssembly module. Safe to call any number of times: every call returns the

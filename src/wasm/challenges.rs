@@ -1,10 +1,11 @@
 //! `parseChallenges(header)`: the parser, exposed to JS.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use js_sys::{Array, Error, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::challenge::{ChallengeParser, ParseError};
+use crate::challenge::{Challenge, ChallengeParser, ParseError};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_CHALLENGE: &str = r#"
@@ -25,9 +26,16 @@ export interface Challenge {
 /// header stops matching the grammar.
 #[wasm_bindgen(js_name = parseChallenges, unchecked_return_type = "Challenge[]")]
 pub fn parse_challenges(header: &str) -> Result<Array, JsValue> {
+    let challenges: Vec<Challenge<'_>> = ChallengeParser::new(header)
+        .collect::<Result<_, _>>()
+        .map_err(parse_error)?;
+    Ok(challenges_to_js(&challenges))
+}
+
+/// Challenges as the JS `Challenge[]` shape: names lower-cased, values unescaped.
+pub(crate) fn challenges_to_js(challenges: &[Challenge<'_>]) -> Array {
     let out = Array::new();
-    for challenge in ChallengeParser::new(header) {
-        let challenge = challenge.map_err(parse_error)?;
+    for challenge in challenges {
         let params = Array::new();
         for p in &challenge.params {
             let name = p.name.to_ascii_lowercase();
@@ -46,7 +54,7 @@ pub fn parse_challenges(header: &str) -> Result<Array, JsValue> {
         set(&obj, "params", &params);
         out.push(&obj);
     }
-    Ok(out)
+    out
 }
 
 fn set(obj: &Object, key: &str, value: &JsValue) {

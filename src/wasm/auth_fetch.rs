@@ -1,0 +1,677 @@
+//! `AuthFetchCore`: the fetch plumbing around the pure [`Session`] and [`crate::policy`].
+//!
+//! The data flows one way: request → origin check → session (token, or wait) → fetch →
+//! policy → session (retry, wait, refresh, hand back) → retry. The success path makes no
+//! Rust future: the fetch promise is chained to one shared response handler, bound to each
+//! request's small context array. Only a response that may need a refresh, a request that must
+//! wait for one, or a body that must be copied first goes through the async path.
+//!
+//! Rule for reentrancy: no `RefCell` borrow is held while JS code that could reach the app runs
+//! (its fetch, its hooks). Values are copied out first.
+
+use alloc::rc::Rc;
+use alloc::string::String;
+use core::cell::RefCell;
+use js_sys::{Array, Date, Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+
+use super::challenges::challenges_to_js;
+use super::glue;
+use super::options::Options;
+use crate::challenge::parse_challenges;
+use crate::origin::{classify, Target};
+use crate::policy::{decide, Facts, Header};
+use crate::session::{Admit, FlightId, Outcome, Session, Ticket, Unauthorized};
+
+/// The object behind each function that `createAuthFetch` returns. Use `createAuthFetch`.
+#[wasm_bindgen]
+pub struct AuthFetchCore {
+    inner: Rc<Inner>,
+}
+
+/// The refresh that is running, as the shell sees it.
+struct Flight {
+    id: FlightId,
+    /// Resolves with `true` (new tokens) or `false` (failed, timed out, cancelled).
+    promise: Promise,
+    resolve: Function,
+    controller: Option<web_sys::AbortController>,
+    timer: Option<(JsValue, Closure<dyn FnMut()>)>,
+    /// The request whose 401 started it, and that 401.
+    url: JsValue,
+    response: JsValue,
+}
+
+/// Why a refresh did not give tokens.
+enum Failure {
+    Rejected(JsValue),
+    TimedOut,
+}
+
+/// A request as it is sent (after any snapshot of its body).
+struct Req {
+    input: JsValue,
+    init: JsValue,
+    url: JsValue,
+    signal: JsValue,
+}
+
+struct Inner {
+    opts: Options,
+    /// Whether the page's own origin is allowed (relative URLs go there).
+    page_allowed: bool,
+    session: RefCell<Session>,
+    flight: RefCell<Option<Flight>>,
+    /// `"Bearer <token>"` for the current token, or `undefined`.
+    auth_value: RefCell<JsValue>,
+    /// The fast path's handler for error responses:
+    /// `(response, input, init, generation, epoch, spent) => response | Promise<Response>`.
+    on_response: RefCell<JsValue>,
+}
+
+#[wasm_bindgen]
+impl AuthFetchCore {
+    /// Checks the options and loads stored tokens. Throws a `TypeError` naming a bad option.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<AuthFetchCore, JsValue> {
+        let opts = Options::from_js(&options)?;
+        let page_allowed = glue::page_origin().is_some_and(|o| opts.origins.contains(&o));
+        let inner = Rc::new(Inner {
+            opts,
+            page_allowed,
+            session: RefCell::new(Session::new()),
+            flight: RefCell::new(None),
+            auth_value: RefCell::new(JsValue::UNDEFINED),
+            on_response: RefCell::new(JsValue::UNDEFINED),
+        });
+        let weak = Rc::downgrade(&inner);
+        let handler =
+            Closure::<dyn FnMut(JsValue, JsValue, JsValue, f64, f64, bool) -> JsValue>::new(
+                move |response, input, init, generation: f64, epoch: f64, spent| match weak
+                    .upgrade()
+                {
+                    Some(inner) => {
+                        let ticket = Ticket::from_parts(generation as u64, epoch as u64, spent);
+                        inner.on_response(response, input, init, ticket)
+                    }
+                    None => response,
+                },
+            );
+        *inner.on_response.borrow_mut() = handler.into_js_value();
+        inner.load_stored();
+        Ok(AuthFetchCore { inner })
+    }
+
+    /// `fetch(input, init)` with the token attached, refreshed and retried as needed.
+    pub fn fetch(&self, input: JsValue, init: JsValue) -> Promise {
+        self.inner.fetch(input, init)
+    }
+
+    /// Installs tokens (after a login). An omitted `refreshToken` keeps the current one.
+    #[wasm_bindgen(js_name = setTokens)]
+    pub fn set_tokens(&self, tokens: JsValue) -> Result<(), JsValue> {
+        let t = TokenSet::from_js(&tokens).map_err(|what| {
+            let mut msg = String::from("setTokens: ");
+            msg.push_str(what);
+            JsValue::from(js_sys::TypeError::new(&msg))
+        })?;
+        let superseded =
+            self.inner
+                .session
+                .borrow_mut()
+                .set_tokens(t.access, t.refresh, t.expires_in_ms, now());
+        self.inner.tokens_changed();
+        if let Some(id) = superseded {
+            self.inner.cancel_flight(id, Outcome::Succeeded);
+        }
+        Ok(())
+    }
+
+    /// Forgets both tokens, here and in storage (logout).
+    #[wasm_bindgen(js_name = clearTokens)]
+    pub fn clear_tokens(&self) {
+        let cancelled = self.inner.session.borrow_mut().clear();
+        self.inner.tokens_changed();
+        if let Some(id) = cancelled {
+            self.inner.cancel_flight(id, Outcome::Failed);
+        }
+    }
+
+    /// The current access token, or `null`.
+    #[wasm_bindgen(getter, js_name = accessToken)]
+    pub fn access_token(&self) -> Option<String> {
+        self.inner.session.borrow().access_token().map(String::from)
+    }
+}
+
+fn now() -> u64 {
+    Date::now() as u64
+}
+
+/// A token set from the app or from its `refresh` hook.
+struct TokenSet {
+    access: String,
+    refresh: Option<String>,
+    expires_in_ms: Option<u64>,
+}
+
+impl TokenSet {
+    /// A string (the access token) or `{ accessToken, refreshToken?, expiresIn? }`.
+    fn from_js(v: &JsValue) -> Result<TokenSet, &'static str> {
+        if let Some(access) = v.as_string() {
+            return non_empty(access).map(|access| TokenSet {
+                access,
+                refresh: None,
+                expires_in_ms: None,
+            });
+        }
+        if !v.is_object() {
+            return Err(
+                "expected an access token string or { accessToken, refreshToken?, expiresIn? }",
+            );
+        }
+        let field = |k: &str| Reflect::get(v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED);
+        let access = field("accessToken")
+            .as_string()
+            .and_then(|a| non_empty(a).ok())
+            .ok_or("accessToken must be a non-empty string")?;
+        let refresh = match field("refreshToken") {
+            r if r.is_undefined() || r.is_null() => None,
+            r => Some(r.as_string().ok_or("refreshToken must be a string")?),
+        };
+        let expires_in_ms = match field("expiresIn") {
+            e if e.is_undefined() || e.is_null() => None,
+            e => match e.as_f64() {
+                Some(s) if s.is_finite() && s >= 0.0 => Some((s * 1000.0) as u64),
+                _ => return Err("expiresIn must be a number of seconds, 0 or more"),
+            },
+        };
+        Ok(TokenSet {
+            access,
+            refresh,
+            expires_in_ms,
+        })
+    }
+}
+
+fn non_empty(s: String) -> Result<String, &'static str> {
+    if s.is_empty() {
+        Err("the access token must be a non-empty string")
+    } else {
+        Ok(s)
+    }
+}
+
+/// A plain object from key/value pairs.
+fn object(pairs: &[(&str, &JsValue)]) -> Object {
+    let o = Object::new();
+    for (k, v) in pairs {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o
+}
+
+/// `fetch(input, init)` as a promise even when the call throws.
+fn send_with(fetch_fn: &JsValue, input: &JsValue, init: &JsValue, auth: &JsValue) -> Promise {
+    glue::send(fetch_fn, input, init, auth).unwrap_or_else(|e| Promise::reject(&e))
+}
+
+impl Inner {
+    /// The fetch to send with: the app's, else the global one read now.
+    fn fetch_fn(&self) -> JsValue {
+        match &self.opts.fetch {
+            Some(f) => f.into(),
+            None => glue::global_fetch(&self.opts.fallback_fetch),
+        }
+    }
+
+    /// Whether `url` may get the token.
+    fn allowed(&self, url: &str) -> bool {
+        match classify(url) {
+            Target::Origin(o) => self.opts.origins.iter().any(|a| a == o),
+            Target::SameAsBase if glue::page_origin().is_some() => self.page_allowed,
+            _ => glue::origin_of(url, glue::page_href())
+                .is_some_and(|o| self.opts.origins.contains(&o)),
+        }
+    }
+
+    fn fetch(self: &Rc<Self>, input: JsValue, init: JsValue) -> Promise {
+        let fetch_fn = self.fetch_fn();
+        let url = input.as_string().or_else(|| glue::url_of(&input));
+        if !url.as_deref().is_some_and(|u| self.allowed(u)) {
+            // Another origin, or not a URL at all: fetch's business, untouched.
+            return send_with(&fetch_fn, &input, &init, &JsValue::UNDEFINED);
+        }
+        let kind = glue::request_kind(&input, &init).unwrap_or(0);
+        if kind == 0 {
+            // It carries its own Authorization header.
+            return send_with(&fetch_fn, &input, &init, &JsValue::UNDEFINED);
+        }
+        if kind == 1 {
+            let admit = self.session.borrow().admit();
+            if let Admit::Send(ticket) = admit {
+                let auth = self.auth_value.borrow().clone();
+                let handler = self.on_response.borrow().clone();
+                let (generation, epoch, spent) = ticket.to_parts();
+                return glue::send_then(
+                    &fetch_fn,
+                    &input,
+                    &init,
+                    &auth,
+                    &handler,
+                    generation as f64,
+                    epoch as f64,
+                    spent,
+                );
+            }
+        }
+        let this = Rc::clone(self);
+        future_to_promise(async move { this.slow(input, init, kind).await })
+    }
+
+    /// The fast path's handler for error responses (2xx and 3xx never reach it).
+    fn on_response(
+        self: Rc<Self>,
+        response: JsValue,
+        input: JsValue,
+        init: JsValue,
+        ticket: Ticket,
+    ) -> JsValue {
+        if !self.wants_refresh(&response) {
+            return response;
+        }
+        let req = Req {
+            url: glue::url_of(&input).map_or(JsValue::UNDEFINED, JsValue::from),
+            signal: glue::signal_of(&input, &init),
+            input,
+            init,
+        };
+        future_to_promise(async move { self.after_response(req, ticket, response).await }).into()
+    }
+
+    /// The path for requests that must wait for a refresh or have their body copied first.
+    async fn slow(
+        self: Rc<Self>,
+        input: JsValue,
+        init: JsValue,
+        kind: u32,
+    ) -> Result<JsValue, JsValue> {
+        let signal = glue::signal_of(&input, &init);
+        let (input, init) = if kind == 2 {
+            let pair: Array = JsFuture::from(glue::snapshot(&input, &init))
+                .await?
+                .unchecked_into();
+            (pair.get(0), pair.get(1))
+        } else {
+            (input, init)
+        };
+        let req = Req {
+            url: glue::url_of(&input).map_or(JsValue::UNDEFINED, JsValue::from),
+            input,
+            init,
+            signal,
+        };
+        let admit = self.session.borrow().admit();
+        let ticket = match admit {
+            Admit::Send(t) => t,
+            Admit::Wait(id) => {
+                let admitted = self.session.borrow().epoch();
+                let outcome = self.wait(self.flight_promise(id), &req.signal).await?;
+                self.session.borrow().after_wait(admitted, outcome)
+            }
+        };
+        let response = JsFuture::from(self.send(&req)).await?;
+        if !self.wants_refresh(&response) {
+            return Ok(response);
+        }
+        self.after_response(req, ticket, response).await
+    }
+
+    /// A response that may need a refresh: retry, wait, refresh or hand it back.
+    async fn after_response(
+        self: Rc<Self>,
+        req: Req,
+        mut ticket: Ticket,
+        mut response: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        loop {
+            let mut step = self.session.borrow_mut().unauthorized(ticket);
+            loop {
+                let promise = match step {
+                    Unauthorized::Refresh(id) => self.start_flight(id, &req.url, &response),
+                    Unauthorized::Wait(id) => self.flight_promise(id),
+                    _ => break,
+                };
+                let outcome = self.wait(promise, &req.signal).await?;
+                step = self.session.borrow().after_flight(outcome);
+            }
+            match step {
+                Unauthorized::RetryNow(t) => {
+                    self.emit("retry", &req.url, &[]);
+                    response = JsFuture::from(self.send(&req)).await?;
+                    ticket = t;
+                    if !self.wants_refresh(&response) {
+                        return Ok(response);
+                    }
+                }
+                Unauthorized::HandBack {
+                    report_retry_failure,
+                } => {
+                    if report_retry_failure {
+                        self.auth_failure("retry_unauthorized", None, &req.url, &response);
+                    }
+                    return Ok(response);
+                }
+                Unauthorized::Refresh(_) | Unauthorized::Wait(_) => return Ok(response),
+            }
+        }
+    }
+
+    /// Sends `req` with the current token.
+    fn send(&self, req: &Req) -> Promise {
+        let auth = self.auth_value.borrow().clone();
+        send_with(&self.fetch_fn(), &req.input, &req.init, &auth)
+    }
+
+    /// Whether a response calls for a refresh: the policy, unless the app's `shouldRefresh`
+    /// says otherwise. Only error statuses are looked at.
+    fn wants_refresh(&self, response: &JsValue) -> bool {
+        let r: &web_sys::Response = response.unchecked_ref();
+        let status = r.status();
+        if status < 400 || (status != 401 && self.opts.should_refresh.is_none()) {
+            return false;
+        }
+        let header = www_authenticate(response);
+        let parsed = header.as_deref().map(parse_challenges);
+        let builtin = match &parsed {
+            None => decide(status, Header::Absent, Facts::default()),
+            Some(Ok(c)) => decide(status, Header::Parsed(c), Facts::default()),
+            Some(Err(e)) => decide(status, Header::Invalid(e), Facts::default()),
+        }
+        .is_refresh();
+        let Some(hook) = &self.opts.should_refresh else {
+            return builtin;
+        };
+        let challenges = challenges_to_js(
+            parsed
+                .as_ref()
+                .and_then(|p| p.as_ref().ok())
+                .map_or(&[][..], |c| &c[..]),
+        );
+        match hook.call2(&JsValue::UNDEFINED, response, &challenges) {
+            Ok(v) => v.as_bool().unwrap_or(builtin),
+            Err(e) => {
+                glue::report(&e);
+                builtin
+            }
+        }
+    }
+
+    /// Waits for a refresh's promise, or rejects with the caller's abort reason.
+    async fn wait(&self, promise: Promise, signal: &JsValue) -> Result<Outcome, JsValue> {
+        let ok = JsFuture::from(glue::abortable(&promise, signal)).await?;
+        Ok(if ok.is_truthy() {
+            Outcome::Succeeded
+        } else {
+            Outcome::Failed
+        })
+    }
+
+    fn flight_promise(&self, id: FlightId) -> Promise {
+        match &*self.flight.borrow() {
+            Some(f) if f.id == id => f.promise.clone(),
+            _ => Promise::resolve(&JsValue::FALSE),
+        }
+    }
+
+    /// Runs the app's `refresh` hook for flight `id`; returns the flight's promise.
+    fn start_flight(self: &Rc<Self>, id: FlightId, url: &JsValue, response: &JsValue) -> Promise {
+        let pair = glue::deferred();
+        let promise: Promise = pair.get(0).unchecked_into();
+        let resolve: Function = pair.get(1).unchecked_into();
+        let controller = web_sys::AbortController::new().ok();
+        let timer = self.opts.refresh_timeout_ms.map(|ms| {
+            let weak = Rc::downgrade(self);
+            let on_timeout = Closure::<dyn FnMut()>::new(move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.settle(id, Err(Failure::TimedOut));
+                }
+            });
+            (glue::set_timer(ms, on_timeout.as_ref()), on_timeout)
+        });
+        let refresh_token = self
+            .session
+            .borrow()
+            .refresh_token()
+            .map_or(JsValue::NULL, JsValue::from_str);
+        let header = www_authenticate(response);
+        let challenges = match header.as_deref().map(parse_challenges) {
+            Some(Ok(c)) => challenges_to_js(&c),
+            _ => challenges_to_js(&[]),
+        };
+        let signal = controller
+            .as_ref()
+            .map_or(JsValue::UNDEFINED, |c| c.signal().into());
+        let ctx = object(&[
+            ("refreshToken", &refresh_token),
+            ("challenges", &challenges),
+            ("fetch", &self.fetch_fn()),
+            ("signal", &signal),
+        ]);
+        *self.flight.borrow_mut() = Some(Flight {
+            id,
+            promise: promise.clone(),
+            resolve,
+            controller,
+            timer,
+            url: url.clone(),
+            response: response.clone(),
+        });
+        self.emit("refresh-start", url, &[]);
+        match self.opts.refresh.call1(&JsValue::UNDEFINED, &ctx) {
+            Err(thrown) => self.settle(id, Err(Failure::Rejected(thrown))),
+            Ok(result) => {
+                let this = Rc::clone(self);
+                spawn_local(async move {
+                    let settled = JsFuture::from(Promise::resolve(&result)).await;
+                    this.settle(id, settled.map_err(Failure::Rejected));
+                });
+            }
+        }
+        promise
+    }
+
+    /// The end of flight `id`: install the tokens or report the failure, then release the
+    /// requests waiting for it. A flight that already ended (timed out, superseded) is ignored.
+    fn settle(self: &Rc<Self>, id: FlightId, result: Result<JsValue, Failure>) {
+        let flight = {
+            let mut slot = self.flight.borrow_mut();
+            match &*slot {
+                Some(f) if f.id == id => slot.take(),
+                _ => None,
+            }
+        };
+        let Some(flight) = flight else { return };
+        if let Some((handle, _)) = &flight.timer {
+            glue::clear_timer(handle);
+        }
+        let tokens = result.and_then(|v| {
+            TokenSet::from_js(&v).map_err(|what| {
+                let mut msg = String::from("refresh resolved with bad tokens: ");
+                msg.push_str(what);
+                Failure::Rejected(js_sys::TypeError::new(&msg).into())
+            })
+        });
+        let outcome = match tokens {
+            Ok(t) => {
+                self.session.borrow_mut().refresh_succeeded(
+                    id,
+                    t.access,
+                    t.refresh,
+                    t.expires_in_ms,
+                    now(),
+                );
+                self.tokens_changed();
+                self.emit("refresh-success", &flight.url, &[]);
+                Outcome::Succeeded
+            }
+            Err(failure) => {
+                self.session.borrow_mut().refresh_failed(id);
+                let (reason, error) = match failure {
+                    Failure::Rejected(e) => ("refresh_failed", e),
+                    Failure::TimedOut => {
+                        let e = js_sys::Error::new("the refresh took longer than refreshTimeoutMs");
+                        e.set_name("TimeoutError");
+                        let e = JsValue::from(e);
+                        if let Some(c) = &flight.controller {
+                            c.abort_with_reason(&e);
+                        }
+                        ("refresh_timeout", e)
+                    }
+                };
+                self.emit(
+                    "refresh-failure",
+                    &flight.url,
+                    &[("reason", &JsValue::from_str(reason)), ("error", &error)],
+                );
+                self.auth_failure(reason, Some(&error), &flight.url, &flight.response);
+                Outcome::Failed
+            }
+        };
+        let _ = flight.resolve.call1(
+            &JsValue::UNDEFINED,
+            &JsValue::from(outcome == Outcome::Succeeded),
+        );
+    }
+
+    /// Ends flight `id` without the hook's result (the app set or cleared the tokens).
+    fn cancel_flight(&self, id: FlightId, outcome: Outcome) {
+        let flight = {
+            let mut slot = self.flight.borrow_mut();
+            match &*slot {
+                Some(f) if f.id == id => slot.take(),
+                _ => None,
+            }
+        };
+        let Some(flight) = flight else { return };
+        if let Some((handle, _)) = &flight.timer {
+            glue::clear_timer(handle);
+        }
+        if let Some(c) = &flight.controller {
+            c.abort();
+        }
+        let _ = flight.resolve.call1(
+            &JsValue::UNDEFINED,
+            &JsValue::from(outcome == Outcome::Succeeded),
+        );
+    }
+
+    /// Keeps the cached header value and the storage in step with the session.
+    fn tokens_changed(&self) {
+        let (access, refresh, expires_at) = {
+            let s = self.session.borrow();
+            (
+                s.access_token().map(String::from),
+                s.refresh_token().map(String::from),
+                s.expires_at_ms(),
+            )
+        };
+        *self.auth_value.borrow_mut() = match &access {
+            Some(a) => {
+                let mut v = String::with_capacity(a.len() + 7);
+                v.push_str("Bearer ");
+                v.push_str(a);
+                JsValue::from(v)
+            }
+            None => JsValue::UNDEFINED,
+        };
+        if let Some(st) = &self.opts.storage {
+            glue::store_tokens(
+                &st.area,
+                &st.key,
+                access,
+                refresh,
+                expires_at.map(|e| e as f64),
+            );
+        }
+    }
+
+    /// Loads the tokens kept in storage, if any.
+    fn load_stored(&self) {
+        let Some(st) = &self.opts.storage else { return };
+        let stored = glue::load_tokens(&st.area, &st.key);
+        if !Array::is_array(&stored) {
+            return;
+        }
+        let stored = Array::from(&stored);
+        let Some(access) = stored.get(0).as_string() else {
+            return;
+        };
+        let now = now();
+        let expires_in = stored
+            .get(2)
+            .as_f64()
+            .map(|at| (at as u64).saturating_sub(now));
+        self.session
+            .borrow_mut()
+            .set_tokens(access, stored.get(1).as_string(), expires_in, now);
+        self.tokens_changed();
+    }
+
+    /// Tells the app that re-authentication failed: its `onAuthFailure` hook, else a redirect
+    /// to `loginUrl`. The hook gets a clone of the response, so the caller's body stays unread.
+    fn auth_failure(
+        &self,
+        reason: &str,
+        error: Option<&JsValue>,
+        url: &JsValue,
+        response: &JsValue,
+    ) {
+        let reason_js = JsValue::from_str(reason);
+        self.emit("auth-failure", url, &[("reason", &reason_js)]);
+        if let Some(hook) = &self.opts.on_auth_failure {
+            let copy = response
+                .unchecked_ref::<web_sys::Response>()
+                .clone()
+                .map_or_else(|_| response.clone(), JsValue::from);
+            let info = object(&[("reason", &reason_js), ("url", url), ("response", &copy)]);
+            if let Some(e) = error {
+                let _ = Reflect::set(&info, &JsValue::from_str("error"), e);
+            }
+            if let Err(thrown) = hook.call1(&JsValue::UNDEFINED, &info) {
+                glue::report(&thrown);
+            }
+        } else if let Some(login) = &self.opts.login_url {
+            let mut target = login.clone();
+            if let Some(here) = glue::page_href() {
+                target.push(if login.contains('?') { '&' } else { '?' });
+                target.push_str("return_to=");
+                let encoded: String = js_sys::encode_uri_component(&here).into();
+                target.push_str(&encoded);
+            }
+            glue::assign_location(&target);
+        }
+    }
+
+    /// Calls the app's `onEvent` hook, if any; an error it throws is reported, not raised.
+    fn emit(&self, kind: &str, url: &JsValue, extra: &[(&str, &JsValue)]) {
+        let Some(hook) = &self.opts.on_event else {
+            return;
+        };
+        let event = object(&[("type", &JsValue::from_str(kind)), ("url", url)]);
+        for (k, v) in extra {
+            let _ = Reflect::set(&event, &JsValue::from_str(k), v);
+        }
+        if let Err(thrown) = hook.call1(&JsValue::UNDEFINED, &event) {
+            glue::report(&thrown);
+        }
+    }
+}
+
+/// The `WWW-Authenticate` header of a response, if the runtime shows it.
+fn www_authenticate(response: &JsValue) -> Option<String> {
+    let r: &web_sys::Response = response.unchecked_ref();
+    r.headers().get("www-authenticate").ok().flatten()
+}
