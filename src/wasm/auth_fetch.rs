@@ -140,9 +140,13 @@ impl AuthFetchCore {
     }
 
     /// The current access token, or `null`.
-    #[wasm_bindgen(getter, js_name = accessToken)]
-    pub fn access_token(&self) -> Option<String> {
-        self.inner.session.borrow().access_token().map(String::from)
+    #[wasm_bindgen(getter, js_name = accessToken, unchecked_return_type = "string | null")]
+    pub fn access_token(&self) -> JsValue {
+        self.inner
+            .session
+            .borrow()
+            .access_token()
+            .map_or(JsValue::NULL, JsValue::from_str)
     }
 }
 
@@ -454,10 +458,15 @@ impl Inner {
         let signal = controller
             .as_ref()
             .map_or(JsValue::UNDEFINED, |c| c.signal().into());
+        // Bound, so that `ctx.fetch(…)` does not call the browser's fetch on `ctx`.
+        let raw_fetch = match self.fetch_fn().dyn_into::<Function>() {
+            Ok(f) => f.bind(&JsValue::UNDEFINED).into(),
+            Err(other) => other,
+        };
         let ctx = object(&[
             ("refreshToken", &refresh_token),
             ("challenges", &challenges),
-            ("fetch", &self.fetch_fn()),
+            ("fetch", &raw_fetch),
             ("signal", &signal),
         ]);
         *self.flight.borrow_mut() = Some(Flight {

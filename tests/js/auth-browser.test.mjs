@@ -1,0 +1,41 @@
+// authFetch in headless Chromium, in a window and in a dedicated worker, against the same real
+// server: every scenario of scenarios.mjs, the package loaded by a plain module script.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchChromium } from './helpers.mjs';
+import { scenarios } from './scenarios.mjs';
+import { startServer } from './server.mjs';
+
+let server, foreign, browser, page;
+const pageErrors = [];
+
+before(async () => {
+  server = await startServer();
+  foreign = await startServer({ cors: true });
+  browser = await launchChromium();
+  page = await browser.newPage();
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(`${server.url}/tests/js/fixtures/auth.html?foreign=${encodeURIComponent(foreign.url)}`);
+  await page.waitForFunction(() => window.ready === true, null, { timeout: 20000 });
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await foreign?.close();
+});
+
+for (const runtime of ['window', 'worker']) {
+  describe(`in a ${runtime}`, () => {
+    for (const name of Object.keys(scenarios)) {
+      test(name, async () => {
+        const fn = runtime === 'window' ? 'runInWindow' : 'runInWorker';
+        const failure = await page.evaluate(([f, n]) => window[f](n), [fn, name]);
+        assert.equal(failure, null);
+      });
+    }
+  });
+}
+
+test('no uncaught errors on the page', () => {
+  assert.deepEqual(pageErrors, []);
+});

@@ -1,0 +1,503 @@
+// authFetch behaviour, one scenario per point of the contract. Runtime-neutral: the same
+// scenarios run in Node (auth.test.mjs) and in Chromium (the page tests/js/fixtures/auth.html,
+// driven by auth-browser.test.mjs). Each asserts what the server received, what the caller got
+// and how often the hooks ran.
+//
+// env = { createAuthFetch, base, foreign, control, captureReports, runtime: 'node' | 'window' | 'worker' }
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+class AssertionError extends Error {}
+function ok(cond, msg) {
+  if (!cond) throw new AssertionError(msg);
+}
+function eq(actual, expected, msg) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new AssertionError(`${msg}: expected ${e}, got ${a}`);
+}
+
+/** A refresh hook that talks to the test server's token endpoint with ctx.fetch. */
+function refresher(env, { as = 'set' } = {}) {
+  const calls = [];
+  const refresh = async (ctx) => {
+    calls.push(ctx);
+    const r = await ctx.fetch(`${env.base}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: ctx.refreshToken }),
+      signal: ctx.signal,
+    });
+    if (!r.ok) throw new Error(`token endpoint answered ${r.status}`);
+    const j = await r.json();
+    return as === 'string' ? j.access_token : { accessToken: j.access_token, refreshToken: j.refresh_token, expiresIn: j.expires_in };
+  };
+  return { refresh, calls };
+}
+
+/** The test server's knobs, over HTTP (the same from Node and from a page). */
+export function control(base) {
+  const post = (path, body) =>
+    fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body ?? {}) }).then((r) => r.json());
+  return {
+    reset: () => post('/__control/reset'),
+    config: (c) => post('/__control/config', c),
+    expire: () => post('/__control/expire'),
+    state: (b = base) => fetch(`${b}/__control/state`).then((r) => r.json()),
+  };
+}
+
+/** A logged-in authFetch whose access token the server no longer accepts; `config` sets the
+ * server's knobs first. */
+async function expired(env, options = {}, config = {}) {
+  await env.control.reset();
+  await env.control.config(config);
+  const { refresh, calls } = refresher(env);
+  const failures = [];
+  const events = [];
+  const af = env.createAuthFetch({
+    origins: [env.base],
+    refresh,
+    onAuthFailure: (info) => failures.push(info),
+    onEvent: (e) => events.push(e),
+    ...options,
+  });
+  af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0' });
+  await env.control.expire();
+  return { af, calls, failures, events };
+}
+
+const apiRequests = (state, path) => state.requests.filter((r) => r.path === path);
+
+export const scenarios = {
+  async 'string, URL and Request inputs resolve with the real Response, body unread'(env) {
+    await env.control.reset();
+    const af = env.createAuthFetch({ origins: [env.base], refresh: refresher(env).refresh });
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0' });
+    const responses = [
+      await af(`${env.base}/api/a`),
+      await af(new URL(`${env.base}/api/b`)),
+      await af(new Request(`${env.base}/api/c`, { headers: { 'x-tag': 'req' } })),
+      await af(`${env.base}/api/d`, { headers: { 'x-tag': 'init' } }),
+    ];
+    for (const r of responses) {
+      ok(r instanceof Response, 'a Response');
+      eq([r.status, r.bodyUsed], [200, false], 'status and bodyUsed');
+    }
+    eq((await responses[0].json()).path, '/api/a', 'the body is the server\'s');
+    const st = await env.control.state();
+    eq(st.requests.map((r) => [r.path, r.auth, r.tag]), [
+      ['/api/a', 'Bearer at-0', null], ['/api/b', 'Bearer at-0', null],
+      ['/api/c', 'Bearer at-0', 'req'], ['/api/d', 'Bearer at-0', 'init'],
+    ], 'what the server received');
+  },
+
+  async 'network errors reject with fetch\'s own error, unchanged'(env) {
+    const sentinel = new TypeError('sentinel network failure');
+    const af = env.createAuthFetch({ origins: [env.base], refresh: async () => 'x', fetch: () => Promise.reject(sentinel) });
+    af.setTokens({ accessToken: 't' });
+    let got;
+    await af(`${env.base}/api/a`).catch((e) => { got = e; });
+    ok(got === sentinel, 'the very error object fetch rejected with');
+    // The real fetch, to a port nothing listens on.
+    const closed = 'http://127.0.0.1:9';
+    const real = env.createAuthFetch({ origins: [closed], refresh: async () => 'x' });
+    real.setTokens({ accessToken: 't' });
+    const raw = await fetch(`${closed}/x`).catch((e) => e);
+    const ours = await real(`${closed}/x`).catch((e) => e);
+    ok(ours instanceof TypeError, `a TypeError, got ${ours}`);
+    eq([ours.name, ours.message], [raw.name, raw.message], 'same error as the raw fetch');
+  },
+
+  async 'the token goes only to allowed origins; other origins are never refreshed'(env) {
+    const { af, calls } = await expired(env);
+    const r = await af(`${env.foreign}/api/x`);
+    eq(r.status, 401, 'the foreign 401 comes back');
+    const tricky = [
+      `${env.foreign}/api/y?next=${env.base}`,
+      `${env.foreign.replace('127.0.0.1', 'localhost')}/api/z`,
+    ];
+    for (const u of tricky) await af(u).catch(() => {});
+    const foreignState = await env.control.state(env.foreign);
+    ok(foreignState.requests.length >= 2, 'the foreign server got the requests');
+    eq(foreignState.requests.map((q) => q.auth), foreignState.requests.map(() => null), 'no Authorization to another origin');
+    eq(calls.length, 0, 'no refresh for another origin');
+  },
+
+  async 'a request with its own Authorization header is sent as is and not intercepted'(env) {
+    const { af, calls } = await expired(env);
+    const forms = [
+      { Authorization: 'Bearer mine-1' },
+      new Headers({ authorization: 'Bearer mine-2' }),
+      [['AUTHORIZATION', 'Bearer mine-3']],
+    ];
+    for (const headers of forms) eq((await af(`${env.base}/api/own`, { headers })).status, 401, 'its 401 comes back');
+    await af(new Request(`${env.base}/api/own`, { headers: { authorization: 'Bearer mine-4' } }));
+    const st = await env.control.state();
+    eq(apiRequests(st, '/api/own').map((q) => q.auth), ['Bearer mine-1', 'Bearer mine-2', 'Bearer mine-3', 'Bearer mine-4'], 'sent as given');
+    eq(calls.length, 0, 'no refresh');
+  },
+
+  async 'pass-through responses come back untouched; a 403 never refreshes'(env) {
+    const { af, calls } = await expired(env);
+    const cases = [
+      ['/api/forbidden', 403, 'forbidden'],
+      ['/api/scope', 401, 'insufficient_scope'],
+      ['/api/invalid-request', 401, 'invalid_request'],
+      ['/api/newauth', 401, 'newauth'],
+      ['/api/teapot', 418, 'teapot'],
+    ];
+    // Browsers answer a Basic or Digest 401 with their own login dialog before any script sees
+    // it (headless Chromium waits on it forever), so that case runs in Node only.
+    if (env.runtime === 'node') cases.push(['/api/basic', 401, 'basic']);
+    for (const [path, status, error] of cases) {
+      const r = await af(`${env.base}${path}`);
+      eq([r.status, (await r.json()).error], [status, error], path);
+    }
+    eq(calls.length, 0, 'no refresh for any of them');
+    eq((await env.control.state()).requests.length, cases.length, 'each sent once, no retry');
+  },
+
+  async 'a 401 without WWW-Authenticate refreshes and retries'(env) {
+    const { af, calls } = await expired(env);
+    const r = await af(`${env.base}/api/noheader`);
+    eq(r.status, 200, 'retried with the new token');
+    eq(calls.length, 1, 'one refresh');
+  },
+
+  async '50 concurrent 401s share one refresh and all succeed'(env) {
+    const { af, calls, failures } = await expired(env);
+    const rs = await Promise.all(Array.from({ length: 50 }, (_, i) => af(`${env.base}/api/item/${i}`)));
+    eq(rs.map((r) => r.status), rs.map(() => 200), 'every request succeeds');
+    const st = await env.control.state();
+    eq([calls.length, st.refreshCalls], [1, 1], 'refresh called once');
+    eq(st.requests.filter((q) => q.path.startsWith('/api/item/')).length, 100, '50 first attempts and 50 retries');
+    eq(failures.length, 0, 'no auth failure');
+    eq(af.accessToken, 'at-1', 'the new token');
+  },
+
+  async 'requests started during a refresh wait for it and go out with the new token'(env) {
+    let started;
+    const refreshStarted = new Promise((r) => { started = r; });
+    const { af, calls } = await expired(env, { onEvent: (e) => e.type === 'refresh-start' && started() }, { refreshDelay: 300 });
+    const first = af(`${env.base}/api/first`);
+    await refreshStarted;
+    const later = Array.from({ length: 5 }, (_, i) => af(`${env.base}/api/later/${i}`));
+    const rs = await Promise.all([first, ...later]);
+    eq(rs.map((r) => r.status), [200, 200, 200, 200, 200, 200], 'all succeed');
+    const st = await env.control.state();
+    const sent = st.requests.filter((q) => q.path.startsWith('/api/later/'));
+    eq(sent.map((q) => q.auth), sent.map(() => 'Bearer at-1'), 'held requests went out once, with the new token');
+    eq(calls.length, 1, 'one refresh');
+  },
+
+  async 'a late 401 for an older token is retried at once without a new refresh'(env) {
+    const { af, calls } = await expired(env);
+    // The server judges this request at once but answers after the refresh has finished.
+    const late = af(`${env.base}/api/late?delay=400`);
+    await sleep(50);
+    eq((await af(`${env.base}/api/now`)).status, 200, 'the prompt request refreshed');
+    eq((await late).status, 200, 'the late one retried with the new token');
+    const st = await env.control.state();
+    eq(apiRequests(st, '/api/late').map((q) => q.auth), ['Bearer at-0', 'Bearer at-1'], 'old token, then the current one');
+    eq([calls.length, st.refreshCalls], [1, 1], 'no second refresh');
+  },
+
+  async 'retries refused again call onAuthFailure once per refresh'(env) {
+    const { af, calls, failures } = await expired(env, {}, { refreshMode: 'broken' });
+    const rs = await Promise.all(Array.from({ length: 5 }, (_, i) => af(`${env.base}/api/x/${i}`)));
+    eq(rs.map((r) => r.status), [401, 401, 401, 401, 401], 'callers get the retry\'s 401');
+    eq(calls.length, 1, 'one refresh');
+    eq(failures.map((f) => f.reason), ['retry_unauthorized'], 'the hook ran once');
+    ok(failures[0].response instanceof Response && failures[0].response.status === 401, 'with the 401');
+    ok(failures[0].url.startsWith(`${env.base}/api/x/`), 'and the URL');
+    const st = await env.control.state();
+    eq(st.requests.length, 10, 'each request retried exactly once');
+  },
+
+  async 'a failed refresh hands each caller its own 401 and calls the hook once'(env) {
+    const { af, calls, failures } = await expired(env, {}, { refreshMode: 'fail' });
+    const rs = await Promise.all(Array.from({ length: 10 }, (_, i) => af(`${env.base}/api/f/${i}`)));
+    eq(rs.map((r) => r.status), rs.map(() => 401), 'each its own 401');
+    const bodies = await Promise.all(rs.map((r) => r.json()));
+    eq(bodies.map((b) => b.sent), bodies.map(() => 'Bearer at-0'), 'readable bodies, of the original attempts');
+    eq(calls.length, 1, 'one refresh');
+    eq(failures.map((f) => f.reason), ['refresh_failed'], 'the hook ran once');
+    ok(failures[0].error instanceof Error && /400/.test(failures[0].error.message), 'with the refresh error');
+    const st = await env.control.state();
+    eq(st.requests.length, 10, 'nothing retried');
+    // A request sent after the failure starts a new refresh: nothing stays stuck.
+    await env.control.config({ refreshMode: 'ok' });
+    eq((await af(`${env.base}/api/after`)).status, 200, 'a new refresh, and success');
+    eq(calls.length, 2, 'the second refresh');
+  },
+
+  async 'a 401 for a request sent before a failed refresh ended is handed back as is'(env) {
+    const { af, calls, failures } = await expired(env, {}, { refreshMode: 'fail' });
+    const late = af(`${env.base}/api/late?delay=400`);
+    await sleep(50);
+    eq((await af(`${env.base}/api/now`)).status, 401, 'the refresh failed');
+    eq((await late).status, 401, 'the late 401 comes back');
+    eq(calls.length, 1, 'no second refresh for the late 401');
+    eq(failures.length, 1, 'one hook call');
+  },
+
+  async 'a refresh that outlives refreshTimeoutMs aborts its signal and fails once'(env) {
+    const { af, calls, failures } = await expired(env, { refreshTimeoutMs: 300 }, { refreshMode: 'hang' });
+    const t0 = Date.now();
+    const rs = await Promise.all(Array.from({ length: 5 }, (_, i) => af(`${env.base}/api/t/${i}`)));
+    const took = Date.now() - t0;
+    eq(rs.map((r) => r.status), [401, 401, 401, 401, 401], 'each its own 401');
+    ok(took < 3000, `settled after the timeout, not stuck (${took} ms)`);
+    eq(failures.map((f) => f.reason), ['refresh_timeout'], 'the hook ran once');
+    eq(failures[0].error.name, 'TimeoutError', 'with a TimeoutError');
+    ok(calls[0].signal.aborted, 'ctx.signal aborted');
+  },
+
+  async 'the retry carries the same method, headers and a byte-identical body of every kind'(env) {
+    const blobFile = new Blob(['file-bytes-\u00e9'], { type: 'text/plain' });
+    const form = new FormData();
+    form.append('field', 'value');
+    form.append('file', blobFile, 'a.txt');
+    const bytes = new Uint8Array([0, 1, 2, 250, 251, 252, 253, 254, 255]);
+    const stream = () => new ReadableStream({
+      start(c) { c.enqueue(new TextEncoder().encode('streamed-')); c.enqueue(new TextEncoder().encode('body')); c.close(); },
+    });
+    const kinds = {
+      string: () => ['text body \u2713', undefined],
+      urlsearchparams: () => [new URLSearchParams({ a: '1', b: 'x y' }), undefined],
+      formdata: () => [form, undefined],
+      blob: () => [new Blob(['blob body'], { type: 'application/x-test' }), undefined],
+      arraybuffer: () => [bytes.buffer.slice(0), undefined],
+      uint8array: () => [bytes, undefined],
+      dataview: () => [new DataView(bytes.buffer.slice(0), 2, 4), undefined],
+      stream: () => [stream(), 'half'],
+    };
+    for (const [kind, make] of Object.entries(kinds)) {
+      const { af } = await expired(env);
+      const [body, duplex] = make();
+      const init = { method: 'PUT', body, headers: { 'x-tag': kind, 'x-extra': 'kept' }, credentials: 'same-origin' };
+      if (duplex) init.duplex = duplex;
+      const r = await af(`${env.base}/api/body`, init);
+      eq(r.status, 200, `${kind}: retried and succeeded`);
+      const st = await env.control.state();
+      const seen = apiRequests(st, '/api/body');
+      eq(seen.length, 2, `${kind}: sent twice`);
+      eq(seen.map((q) => q.method), ['PUT', 'PUT'], `${kind}: method`);
+      eq(seen[1].body, seen[0].body, `${kind}: byte-identical body`);
+      eq(seen[1].contentType, seen[0].contentType, `${kind}: same content type`);
+      ok(seen[0].body.length > 0, `${kind}: a body was sent`);
+    }
+    // A Request with a body.
+    const { af } = await expired(env);
+    const r = await af(new Request(`${env.base}/api/body`, { method: 'POST', body: 'from a Request', headers: { 'x-tag': 'request' } }));
+    eq(r.status, 200, 'Request body: retried');
+    const seen = apiRequests(await env.control.state(), '/api/body');
+    eq(seen.map((q) => [q.method, q.tag]), [['POST', 'request'], ['POST', 'request']], 'Request: method and headers');
+    eq(seen[1].body, seen[0].body, 'Request: byte-identical body');
+    eq(atob(seen[0].body), 'from a Request', 'Request: the body');
+  },
+
+  async 'aborting a call that waits for a refresh rejects it at once; the refresh goes on'(env) {
+    const { af, calls } = await expired(env, {}, { refreshDelay: 600 });
+    const controller = new AbortController();
+    const kept = af(`${env.base}/api/kept`);
+    const aborted = af(`${env.base}/api/aborted`, { signal: controller.signal });
+    await sleep(150);
+    const t0 = Date.now();
+    controller.abort();
+    const err = await aborted.catch((e) => e);
+    const took = Date.now() - t0;
+    eq(err && err.name, 'AbortError', 'rejects with an AbortError');
+    ok(took < 200, `at once (${took} ms)`);
+    eq((await kept).status, 200, 'the others still get the refresh');
+    eq(calls.length, 1, 'one refresh');
+  },
+
+  async 'refresh may return a string or a TokenSet; refresh tokens rotate or are kept'(env) {
+    await env.control.reset();
+    const seen = [];
+    const af = env.createAuthFetch({
+      origins: [env.base],
+      refresh: async (ctx) => {
+        seen.push(ctx.refreshToken);
+        const r = await ctx.fetch(`${env.base}/token`, { method: 'POST', body: JSON.stringify({ refreshToken: ctx.refreshToken }) });
+        const j = await r.json();
+        return seen.length === 1 ? j.access_token : { accessToken: j.access_token, refreshToken: j.refresh_token };
+      },
+    });
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0' });
+    await env.control.expire();
+    eq((await af(`${env.base}/api/1`)).status, 200, 'a string result works');
+    eq(af.accessToken, 'at-1', 'the string is the access token');
+    await env.control.expire();
+    await af(`${env.base}/api/2`);
+    eq(seen, ['rt-0', 'rt-0'], 'a string result keeps the refresh token');
+    af.setTokens({ accessToken: 'app-token' });
+    await env.control.expire();
+    await af(`${env.base}/api/3`);
+    eq(seen[2], 'rt-0', 'setTokens without a refresh token keeps it');
+    ok(typeof seen[2] === 'string', 'kept');
+    af.clearTokens();
+    eq(af.accessToken, null, 'clearTokens forgets the access token');
+    await af(`${env.base}/api/4`);
+    eq(seen[3], null, 'and the refresh token');
+    const st = await env.control.state();
+    eq(apiRequests(st, '/api/4')[0].auth, null, 'no Authorization after clearTokens');
+  },
+
+  async 'errors thrown by hooks are not swallowed and never break the call'(env) {
+    await env.control.reset();
+    // refresh throws synchronously: a failed refresh, its error to onAuthFailure.
+    const boom = new Error('refresh exploded');
+    const failures = [];
+    const af = env.createAuthFetch({
+      origins: [env.base],
+      refresh: () => { throw boom; },
+      onAuthFailure: (i) => failures.push(i),
+    });
+    af.setTokens({ accessToken: 'at-0' });
+    await env.control.expire();
+    eq((await af(`${env.base}/api/a`)).status, 401, 'the 401 comes back');
+    ok(failures.length === 1 && failures[0].error === boom && failures[0].reason === 'refresh_failed', 'onAuthFailure got the thrown error');
+    // onAuthFailure and onEvent throw: reported, the calls still resolve.
+    const hookError = new Error('hook exploded');
+    const eventError = new Error('event hook exploded');
+    const af2 = env.createAuthFetch({
+      origins: [env.base],
+      refresh: async () => { throw new Error('no'); },
+      onAuthFailure: () => { throw hookError; },
+      onEvent: () => { throw eventError; },
+    });
+    af2.setTokens({ accessToken: 'stale' });
+    const { result, reports } = await env.captureReports(() => af2(`${env.base}/api/b`));
+    eq(result.status, 401, 'the call resolved with its 401');
+    ok(reports.includes(hookError), 'the onAuthFailure error was reported');
+    ok(reports.includes(eventError), 'the onEvent error was reported');
+    // shouldRefresh throws: reported, the built-in decision stands.
+    const ruleError = new Error('rule exploded');
+    const { refresh } = refresher(env);
+    const af3 = env.createAuthFetch({ origins: [env.base], refresh, shouldRefresh: () => { throw ruleError; } });
+    af3.setTokens({ accessToken: 'x', refreshToken: 'rt-0' });
+    await env.control.reset();
+    await env.control.expire();
+    const r3 = await env.captureReports(() => af3(`${env.base}/api/c`));
+    eq(r3.result.status, 200, 'refreshed by the built-in decision');
+    ok(r3.reports.includes(ruleError), 'the shouldRefresh error was reported');
+  },
+
+  async 'shouldRefresh overrides the decision per response'(env) {
+    const { af, calls } = await expired(env, {
+      shouldRefresh: (response, challenges) => {
+        if (response.url.endsWith('/api/forbidden')) return challenges[0].params.some(([k]) => k === 'scope');
+        if (response.url.includes('/api/skip')) return false;
+        return undefined;
+      },
+    });
+    eq((await af(`${env.base}/api/skip`)).status, 401, 'false hands the 401 back');
+    eq(calls.length, 0, 'no refresh');
+    eq((await af(`${env.base}/api/forbidden`)).status, 403, 'true on a 403 refreshes (and the retry is still 403)');
+    eq(calls.length, 1, 'refreshed for the 403');
+    await env.control.expire();
+    eq((await af(`${env.base}/api/normal`)).status, 200, 'undefined keeps the built-in decision');
+  },
+
+  async 'bad options throw a TypeError that names the option'(env) {
+    const refresh = async () => 'x';
+    const cases = [
+      [undefined, 'options'],
+      [{}, 'options.refresh'],
+      [{ refresh: 'nope' }, 'options.refresh'],
+      [{ refresh, onAuthFailure: 1 }, 'options.onAuthFailure'],
+      [{ refresh, origins: [42] }, 'options.origins'],
+      [{ refresh, origins: 'https://a.example' }, 'options.origins'],
+      [{ refresh, origins: ['not a url'] }, 'options.origins'],
+      [{ refresh, origins: [env.base], refreshTimeoutMs: -1 }, 'options.refreshTimeoutMs'],
+      [{ refresh, origins: [env.base], refreshTimeoutMs: 'soon' }, 'options.refreshTimeoutMs'],
+      [{ refresh, origins: [env.base], storage: 'cookie' }, 'options.storage'],
+      [{ refresh, origins: [env.base], fetch: {} }, 'options.fetch'],
+      [{ refresh, origins: [env.base], shouldRefresh: true }, 'options.shouldRefresh'],
+      [{ refresh, origins: [env.base], onEvent: [] }, 'options.onEvent'],
+      [{ refresh, origins: [env.base], loginUrl: 5 }, 'options.loginUrl'],
+    ];
+    for (const [opts, name] of cases) {
+      let err;
+      try { env.createAuthFetch(opts); } catch (e) { err = e; }
+      ok(err instanceof TypeError, `${name}: a TypeError, got ${err}`);
+      ok(err.message.includes(name), `${name}: named in "${err.message}"`);
+    }
+    const af = env.createAuthFetch({ refresh, origins: [env.base] });
+    for (const bad of [{}, { accessToken: '' }, { accessToken: 'a', refreshToken: 3 }, { accessToken: 'a', expiresIn: -5 }, null, 7]) {
+      let err;
+      try { af.setTokens(bad); } catch (e) { err = e; }
+      ok(err instanceof TypeError && err.message.startsWith('setTokens'), `setTokens(${JSON.stringify(bad)}): ${err}`);
+    }
+    // The instance still works after all that.
+    eq(af.accessToken, null, 'no token was set');
+  },
+
+  async 'refresh resolving with something that is not tokens is a failed refresh'(env) {
+    const { af, failures } = await expired(env, { refresh: async () => ({ token: 'wrong-shape' }) });
+    eq((await af(`${env.base}/api/a`)).status, 401, 'the 401 comes back');
+    eq(failures.map((f) => [f.reason, f.error instanceof TypeError]), [['refresh_failed', true]], 'a TypeError to the hook');
+  },
+
+  async 'an authFetch installed as globalThis.fetch does not call itself'(env) {
+    await env.control.reset();
+    const original = globalThis.fetch;
+    const af = env.createAuthFetch({ origins: [env.base], refresh: refresher(env).refresh });
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0' });
+    await env.control.expire();
+    globalThis.fetch = af;
+    try {
+      eq((await af(`${env.base}/api/global`)).status, 200, 'refreshed through the original fetch');
+    } finally {
+      globalThis.fetch = original;
+    }
+  },
+
+  async 'tokens persist per storage; clearTokens removes them everywhere'(env) {
+    const refresh = async () => 'x';
+    if (env.runtime !== 'window') {
+      for (const storage of ['session', 'local']) {
+        let err;
+        try { env.createAuthFetch({ refresh, origins: [env.base], storage }); } catch (e) { err = e; }
+        ok(err instanceof TypeError && err.message.includes('options.storage'), `${storage}: not in ${env.runtime}`);
+      }
+      return;
+    }
+    for (const storage of ['session', 'local']) {
+      const area = storage === 'local' ? localStorage : sessionStorage;
+      area.clear();
+      const a = env.createAuthFetch({ refresh, origins: [env.base], storage, storageKey: 'k' });
+      a.setTokens({ accessToken: 'stored', refreshToken: 'r-stored', expiresIn: 60 });
+      ok(JSON.parse(area.getItem('k')).refreshToken === 'r-stored', `${storage}: written`);
+      const b = env.createAuthFetch({ refresh, origins: [env.base], storage, storageKey: 'k' });
+      eq(b.accessToken, 'stored', `${storage}: a new authFetch (a reload) reads it`);
+      b.clearTokens();
+      eq(area.getItem('k'), null, `${storage}: clearTokens removes it`);
+      const m = env.createAuthFetch({ refresh, origins: [env.base] });
+      eq(m.accessToken, null, 'memory storage starts empty');
+    }
+  },
+
+  async 'by default the token goes to the page\'s own origin, relative URLs included'(env) {
+    if (env.runtime === 'node') {
+      let err;
+      try { env.createAuthFetch({ refresh: async () => 'x' }); } catch (e) { err = e; }
+      ok(err instanceof TypeError && err.message.includes('options.origins'), 'Node needs explicit origins');
+      return;
+    }
+    await env.control.reset();
+    const af = env.createAuthFetch({ refresh: async () => 'x' });
+    af.setTokens({ accessToken: 'at-0' });
+    await af('/api/relative');
+    await af('api/path-relative');
+    await af(`${env.foreign}/api/other`);
+    const st = await env.control.state();
+    eq(st.requests.map((q) => [q.path, q.auth]), [['/api/relative', 'Bearer at-0']], 'relative URL got the token');
+    const foreign = await env.control.state(env.foreign);
+    const other = foreign.requests.filter((q) => q.path === '/api/other');
+    ok(other.length >= 1 && other.every((q) => q.auth === null), 'the other origin did not');
+  },
+};
