@@ -460,7 +460,7 @@ impl Inner {
             .map_or(JsValue::UNDEFINED, |c| c.signal().into());
         // Bound, so that `ctx.fetch(…)` does not call the browser's fetch on `ctx`.
         let raw_fetch = match self.fetch_fn().dyn_into::<Function>() {
-            Ok(f) => f.bind(&JsValue::UNDEFINED).into(),
+            Ok(f) => f.bind0(&JsValue::UNDEFINED).into(),
             Err(other) => other,
         };
         let ctx = object(&[
