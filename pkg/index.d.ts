@@ -1,7 +1,27 @@
-import type { Challenge, InitInput, InitOutput, SyncInitInput } from './reauth_wasm.js';
+// The public types. (The generated reauth_wasm.d.ts is an implementation detail and is not
+// loaded from here, so apps type-check with any `lib` setting.)
 
-export type { Challenge, InitInput } from './reauth_wasm.js';
-export { parseChallenges } from './reauth_wasm.js';
+/** Where `init` can load the WebAssembly module from. */
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+/** What `initSync` can instantiate. */
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+
+/** One challenge of a `WWW-Authenticate` header. */
+export interface Challenge {
+  /** The auth-scheme as sent. */
+  scheme: string;
+  /** The token68 form (`Negotiate abcdef`), or null when the challenge has parameters. */
+  token68: string | null;
+  /** The auth-params in header order: names lower-cased, values unescaped. */
+  params: [string, string][];
+}
+
+/**
+ * Parses a `WWW-Authenticate` header value (RFC 9110 §11) into its challenges. Throws an
+ * `Error` named `ChallengeParseError` whose message ends with `at byte N`.
+ */
+export function parseChallenges(header: string): Challenge[];
 
 /**
  * Loads the WebAssembly module; call it once before anything else (later calls return the same
@@ -13,7 +33,7 @@ export { parseChallenges } from './reauth_wasm.js';
 export default function init(input?: InitInput | Promise<InitInput>): Promise<void>;
 
 /** Loads the module synchronously from its bytes or a compiled module. */
-export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): unknown;
 
 /** Tokens, from a login or from `refresh`. */
 export interface TokenSet {

@@ -7,24 +7,12 @@ use wasm_bindgen::prelude::*;
 
 use crate::challenge::{Challenge, ChallengeParser, ParseError};
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_CHALLENGE: &str = r#"
-/** One challenge of a `WWW-Authenticate` header. */
-export interface Challenge {
-  /** The auth-scheme as sent. */
-  scheme: string;
-  /** The token68 form (`Negotiate abcdef`), or null when the challenge has parameters. */
-  token68: string | null;
-  /** The auth-params in header order: names lower-cased, values unescaped. */
-  params: [string, string][];
-}
-"#;
-
 /// Parses a `WWW-Authenticate` header value (RFC 9110 §11) into its challenges.
 ///
 /// Throws an `Error` named `ChallengeParseError` whose message gives the byte offset where the
 /// header stops matching the grammar.
-#[wasm_bindgen(js_name = parseChallenges, unchecked_return_type = "Challenge[]")]
+/// (Its TypeScript type, `Challenge[]`, is declared in `pkg/index.d.ts`.)
+#[wasm_bindgen(js_name = parseChallenges)]
 pub fn parse_challenges(header: &str) -> Result<Array, JsValue> {
     let challenges: Vec<Challenge<'_>> = ChallengeParser::new(header)
         .collect::<Result<_, _>>()

@@ -36,6 +36,25 @@ for (const runtime of ['window', 'worker']) {
   });
 }
 
+test('without onAuthFailure, a failed refresh sends the page to loginUrl with return_to', async () => {
+  const other = await browser.newPage();
+  const start = `${server.url}/tests/js/fixtures/auth.html?foreign=x`;
+  await other.goto(start);
+  await other.waitForFunction(() => window.ready === true);
+  const navigated = other.waitForURL(/\/login\?/, { timeout: 10000 });
+  await other.evaluate(async () => {
+    const { createAuthFetch } = await import('/pkg/index.js');
+    const af = createAuthFetch({ refresh: async () => { throw new Error('expired session'); }, loginUrl: '/login' });
+    af.setTokens({ accessToken: 'stale' });
+    await af('/api/needs-login');
+  });
+  await navigated;
+  const url = new URL(other.url());
+  assert.equal(url.pathname, '/login');
+  assert.equal(url.searchParams.get('return_to'), start);
+  await other.close();
+});
+
 test('no uncaught errors on the page', () => {
   assert.deepEqual(pageErrors, []);
 });

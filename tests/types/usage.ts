@@ -1,0 +1,77 @@
+// Type-checked with `tsc --noEmit --strict` (tests/js/types.test.mjs): the shipped .d.ts
+// describes the API precisely (no `any` for options, hooks or results).
+import init, {
+  createAuthFetch,
+  parseChallenges,
+  type AuthEvent,
+  type AuthFailure,
+  type AuthFetch,
+  type Challenge,
+  type RefreshContext,
+  type TokenSet,
+} from 'reauth';
+import ky from 'ky';
+
+await init();
+
+const challenges: Challenge[] = parseChallenges('Bearer error="invalid_token"');
+const firstParam: [string, string] | undefined = challenges[0]?.params[0];
+const token68: string | null = challenges[0]?.token68 ?? null;
+
+const authFetch: AuthFetch = createAuthFetch({
+  origins: ['https://api.example.com'],
+  async refresh(ctx: RefreshContext): Promise<TokenSet> {
+    const { refreshToken, fetch, signal } = ctx;
+    const seen: Challenge[] = ctx.challenges;
+    const r = await fetch('https://auth.example.com/token', {
+      method: 'POST',
+      body: JSON.stringify({ refreshToken, scheme: seen[0]?.scheme }),
+      signal,
+    });
+    const j = (await r.json()) as { access_token: string; refresh_token?: string; expires_in?: number };
+    return { accessToken: j.access_token, refreshToken: j.refresh_token, expiresIn: j.expires_in };
+  },
+  onAuthFailure(info: AuthFailure) {
+    const reason: 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized' = info.reason;
+    const status: number = info.response.status;
+    const url: string = info.url;
+    void [reason, status, url, info.error];
+  },
+  storage: 'local',
+  storageKey: 'my-app',
+  refreshTimeoutMs: 5000,
+  shouldRefresh: (response, cs) => response.status === 401 && cs.length === 0,
+  onEvent(e: AuthEvent) {
+    if (e.type === 'refresh-failure') {
+      const why: 'refresh_failed' | 'refresh_timeout' = e.reason;
+      void why;
+    }
+  },
+});
+
+// A string result is accepted from refresh too.
+createAuthFetch({ refresh: async () => 'new-access-token', origins: ['https://api.example.com'] });
+
+const res: Response = await authFetch('/api/items', { method: 'POST', body: '{}' });
+await authFetch(new URL('https://api.example.com/x'));
+await authFetch(new Request('https://api.example.com/y'));
+authFetch.setTokens({ accessToken: 'a', refreshToken: 'r', expiresIn: 60 });
+authFetch.clearTokens();
+const current: string | null = authFetch.accessToken;
+
+// A drop-in fetch for other clients.
+const api = ky.create({ fetch: authFetch, prefixUrl: 'https://api.example.com' });
+const plain: typeof fetch = authFetch;
+
+// @ts-expect-error accessToken is read-only
+authFetch.accessToken = 'x';
+// @ts-expect-error refresh is required
+createAuthFetch({ origins: [] });
+// @ts-expect-error storage is one of three names
+createAuthFetch({ refresh: async () => 'x', storage: 'cookie' });
+// @ts-expect-error refresh must give tokens
+createAuthFetch({ refresh: async () => 42 });
+// @ts-expect-error setTokens needs an access token
+authFetch.setTokens({ refreshToken: 'r' });
+
+void [firstParam, token68, res, current, api, plain];
