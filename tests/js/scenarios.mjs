@@ -500,4 +500,71 @@ export const scenarios = {
     const other = foreign.requests.filter((q) => q.path === '/api/other');
     ok(other.length >= 1 && other.every((q) => q.auth === null), 'the other origin did not');
   },
+
+  async 'requests held during a refresh that fails go out with the token there is; their 401 comes back'(env) {
+    let started;
+    const refreshStarted = new Promise((r) => { started = r; });
+    const { af, calls, failures } = await expired(
+      env,
+      { onEvent: (e) => e.type === 'refresh-start' && started() },
+      { refreshMode: 'fail', refreshDelay: 300 },
+    );
+    const first = af(`${env.base}/api/first`);
+    await refreshStarted;
+    const held = af(`${env.base}/api/held`);
+    eq([(await first).status, (await held).status], [401, 401], 'both get their 401');
+    const st = await env.control.state();
+    eq(apiRequests(st, '/api/held').map((q) => q.auth), ['Bearer at-0'], 'held, then sent once with the old token');
+    eq([calls.length, failures.length], [1, 1], 'no second refresh, one hook call');
+  },
+
+  async 'the retry keeps the credentials mode'(env) {
+    if (env.runtime !== 'window') return; // cookies: a browser window's business
+    const { af } = await expired(env);
+    await fetch(`${env.base}/api/set-cookie`);
+    await af(`${env.base}/api/with-cookie`);
+    await env.control.expire();
+    await af(`${env.base}/api/without-cookie`, { credentials: 'omit' });
+    const st = await env.control.state();
+    eq(apiRequests(st, '/api/with-cookie').map((q) => q.cookie), ['session=s1', 'session=s1'], 'same-origin: both attempts');
+    eq(apiRequests(st, '/api/without-cookie').map((q) => q.cookie), [null, null], 'omit: neither attempt');
+  },
+
+  async 'hostile input and reentrant hooks never break the instance'(env) {
+    let af;
+    const { refresh } = refresher(env);
+    const { af: made } = await expired(env, {
+      refresh: async (ctx) => {
+        af.setTokens({ accessToken: 'set-inside-refresh', refreshToken: 'rt-0' });
+        void af.accessToken;
+        return refresh(ctx);
+      },
+      onEvent: () => { void af.accessToken; af.setTokens({ accessToken: af.accessToken ?? 'x' }); },
+      shouldRefresh: () => { af.clearTokens(); return undefined; },
+    });
+    af = made;
+    const hostile = [
+      [42, undefined],
+      [{}, undefined],
+      [null, null],
+      [`${env.base}/api/h`, { headers: { get authorization() { throw new Error('getter'); } } }],
+      [`${env.base}/api/h`, { headers: new Proxy({}, { ownKeys() { throw new Error('proxy'); } }) }],
+      [`${env.base}/api/h`, { headers: 7 }],
+      [`${env.base}/api/h`, { body: { toString() { throw new Error('body'); } }, method: 'POST' }],
+      [`${env.base}/api/h`, { signal: 'not a signal' }],
+      [{ toString: () => `${env.base}/api/h` }, undefined],
+    ];
+    for (const [input, init] of hostile) {
+      await af(input, init).then((r) => r.text(), () => {});
+    }
+    // Reentrant hooks: they set and clear tokens while a refresh runs.
+    await af(`${env.base}/api/reentrant`).catch(() => {});
+    // Still alive: a clean instance and this one both answer.
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0' });
+    await env.control.reset();
+    eq((await af(`${env.base}/api/alive`)).status, 200, 'the instance still works');
+    const fresh = env.createAuthFetch({ origins: [env.base], refresh: async () => 'x' });
+    fresh.setTokens({ accessToken: 'at-0' });
+    eq((await fresh(`${env.base}/api/alive2`)).status, 200, 'the module still works');
+  },
 };

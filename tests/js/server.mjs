@@ -68,6 +68,7 @@ export async function startServer({ cors = false } = {}) {
       contentType: req.headers['content-type'] ?? null,
       body: body.toString('base64'),
       tag: req.headers['x-tag'] ?? null,
+      cookie: req.headers.cookie ?? null,
     });
     const delay = Number(url.searchParams.get('delay') ?? 0);
     if (delay) await sleep(delay);
@@ -81,6 +82,8 @@ export async function startServer({ cors = false } = {}) {
         return json(res, 401, { error: 'invalid_request' }, { ...h, 'www-authenticate': 'Bearer error="invalid_request"' });
       case '/api/basic':
         return json(res, 401, { error: 'basic' }, { ...h, 'www-authenticate': 'Basic realm="intranet"' });
+      case '/api/set-cookie':
+        return json(res, 200, {}, { ...h, 'set-cookie': 'session=s1; Path=/; SameSite=Lax' });
       case '/api/newauth':
         return json(res, 401, { error: 'newauth' }, { ...h, 'www-authenticate': 'Newauth realm="apps", type=1' });
       case '/api/teapot':
