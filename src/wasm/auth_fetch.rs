@@ -9,7 +9,7 @@
 //! Rule for reentrancy: no `RefCell` borrow is held while JS code that could reach the app runs
 //! (its fetch, its hooks). Values are copied out first.
 
-use alloc::rc::Rc;
+use alloc::rc::{Rc, Weak};
 use alloc::string::String;
 use core::cell::RefCell;
 use js_sys::{Array, Date, Function, Object, Promise, Reflect};
@@ -64,11 +64,11 @@ struct Inner {
     page_allowed: bool,
     session: RefCell<Session>,
     flight: RefCell<Option<Flight>>,
-    /// `"Bearer <token>"` for the current token, or `undefined`.
-    auth_value: RefCell<JsValue>,
-    /// The fast path's handler for error responses:
-    /// `(response, input, init, generation, epoch, spent) => response | Promise<Response>`.
-    on_response: RefCell<JsValue>,
+    /// The JS-side values of the send paths (see `makeState` in glue.js): the Authorization
+    /// value, the fetch to use, and the handler for error responses,
+    /// `(response, input, init, generation, epoch) => response | Promise<Response>`.
+    /// Only read after construction, so JS may run while it is borrowed.
+    js: JsValue,
 }
 
 #[wasm_bindgen]
@@ -78,28 +78,30 @@ impl AuthFetchCore {
     pub fn new(options: JsValue) -> Result<AuthFetchCore, JsValue> {
         let opts = Options::from_js(&options)?;
         let page_allowed = glue::page_origin().is_some_and(|o| opts.origins.contains(&o));
-        let inner = Rc::new(Inner {
-            opts,
-            page_allowed,
-            session: RefCell::new(Session::new()),
-            flight: RefCell::new(None),
-            auth_value: RefCell::new(JsValue::UNDEFINED),
-            on_response: RefCell::new(JsValue::UNDEFINED),
-        });
-        let weak = Rc::downgrade(&inner);
-        let handler =
-            Closure::<dyn FnMut(JsValue, JsValue, JsValue, f64, f64, bool) -> JsValue>::new(
-                move |response, input, init, generation: f64, epoch: f64, spent| match weak
-                    .upgrade()
-                {
+        let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
+            let weak = weak.clone();
+            let handler = Closure::<dyn FnMut(JsValue, JsValue, JsValue, f64, f64) -> JsValue>::new(
+                move |response, input, init, generation: f64, epoch: f64| match weak.upgrade() {
                     Some(inner) => {
-                        let ticket = Ticket::from_parts(generation as u64, epoch as u64, spent);
+                        let ticket = Ticket::from_parts(generation as u64, epoch as u64, false);
                         inner.on_response(response, input, init, ticket)
                     }
                     None => response,
                 },
             );
-        *inner.on_response.borrow_mut() = handler.into_js_value();
+            let fetch_option = opts
+                .fetch
+                .as_ref()
+                .map_or(JsValue::UNDEFINED, JsValue::from);
+            let js = glue::make_state(&fetch_option, &handler.into_js_value());
+            Inner {
+                opts,
+                page_allowed,
+                session: RefCell::new(Session::new()),
+                flight: RefCell::new(None),
+                js,
+            }
+        });
         inner.load_stored();
         Ok(AuthFetchCore { inner })
     }
@@ -217,62 +219,38 @@ fn object(pairs: &[(&str, &JsValue)]) -> Object {
     o
 }
 
-/// `fetch(input, init)` as a promise even when the call throws.
-fn send_with(fetch_fn: &JsValue, input: &JsValue, init: &JsValue, auth: &JsValue) -> Promise {
-    glue::send(fetch_fn, input, init, auth).unwrap_or_else(|e| Promise::reject(&e))
-}
-
 impl Inner {
-    /// The fetch to send with: the app's, else the global one read now.
-    fn fetch_fn(&self) -> JsValue {
-        match &self.opts.fetch {
-            Some(f) => f.into(),
-            None => glue::global_fetch(&self.opts.fallback_fetch),
-        }
-    }
-
     /// Whether `url` may get the token.
     fn allowed(&self, url: &str) -> bool {
         match classify(url) {
             Target::Origin(o) => self.opts.origins.iter().any(|a| a == o),
-            Target::SameAsBase if glue::page_origin().is_some() => self.page_allowed,
+            // Relative URLs go to the page's origin (and nowhere in Node, where fetch rejects them).
+            Target::SameAsBase => self.page_allowed,
             _ => glue::origin_of(url, glue::page_href())
                 .is_some_and(|o| self.opts.origins.contains(&o)),
         }
     }
 
     fn fetch(self: &Rc<Self>, input: JsValue, init: JsValue) -> Promise {
-        let fetch_fn = self.fetch_fn();
+        let js = &self.js;
         let url = input.as_string().or_else(|| glue::url_of(&input));
         if !url.as_deref().is_some_and(|u| self.allowed(u)) {
             // Another origin, or not a URL at all: fetch's business, untouched.
-            return send_with(&fetch_fn, &input, &init, &JsValue::UNDEFINED);
+            return glue::send_raw(js, &input, &init);
         }
-        let kind = glue::request_kind(&input, &init).unwrap_or(0);
-        if kind == 0 {
-            // It carries its own Authorization header.
-            return send_with(&fetch_fn, &input, &init, &JsValue::UNDEFINED);
-        }
-        if kind == 1 {
-            let admit = self.session.borrow().admit();
-            if let Admit::Send(ticket) = admit {
-                let auth = self.auth_value.borrow().clone();
-                let handler = self.on_response.borrow().clone();
-                let (generation, epoch, spent) = ticket.to_parts();
-                return glue::send_then(
-                    &fetch_fn,
-                    &input,
-                    &init,
-                    &auth,
-                    &handler,
-                    generation as f64,
-                    epoch as f64,
-                    spent,
-                );
+        let admit = self.session.borrow().admit();
+        if let Admit::Send(ticket) = admit {
+            let (generation, epoch, _) = ticket.to_parts();
+            let sent = glue::send_fast(js, &input, &init, generation as f64, epoch as f64);
+            if !sent.is_undefined() {
+                return sent.unchecked_into();
             }
+        } else if glue::request_kind(&input, &init).unwrap_or(0) == 0 {
+            // Its own Authorization header: no need to wait for the refresh.
+            return glue::send_raw(js, &input, &init);
         }
         let this = Rc::clone(self);
-        future_to_promise(async move { this.slow(input, init, kind).await })
+        future_to_promise(async move { this.slow(input, init).await })
     }
 
     /// The fast path's handler for error responses (2xx and 3xx never reach it).
@@ -296,14 +274,9 @@ impl Inner {
     }
 
     /// The path for requests that must wait for a refresh or have their body copied first.
-    async fn slow(
-        self: Rc<Self>,
-        input: JsValue,
-        init: JsValue,
-        kind: u32,
-    ) -> Result<JsValue, JsValue> {
+    async fn slow(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {
         let signal = glue::signal_of(&input, &init);
-        let (input, init) = if kind == 2 {
+        let (input, init) = if glue::request_kind(&input, &init).unwrap_or(0) == 2 {
             let pair: Array = JsFuture::from(glue::snapshot(&input, &init))
                 .await?
                 .unchecked_into();
@@ -375,8 +348,7 @@ impl Inner {
 
     /// Sends `req` with the current token.
     fn send(&self, req: &Req) -> Promise {
-        let auth = self.auth_value.borrow().clone();
-        send_with(&self.fetch_fn(), &req.input, &req.init, &auth)
+        glue::send_authed(&self.js, &req.input, &req.init)
     }
 
     /// Whether a response calls for a refresh: the policy, unless the app's `shouldRefresh`
@@ -459,7 +431,7 @@ impl Inner {
             .as_ref()
             .map_or(JsValue::UNDEFINED, |c| c.signal().into());
         // Bound, so that `ctx.fetch(…)` does not call the browser's fetch on `ctx`.
-        let raw_fetch = match self.fetch_fn().dyn_into::<Function>() {
+        let raw_fetch = match glue::fetch_of(&self.js).dyn_into::<Function>() {
             Ok(f) => f.bind0(&JsValue::UNDEFINED).into(),
             Err(other) => other,
         };
@@ -587,7 +559,7 @@ impl Inner {
                 s.expires_at_ms(),
             )
         };
-        *self.auth_value.borrow_mut() = match &access {
+        let value = match &access {
             Some(a) => {
                 let mut v = String::with_capacity(a.len() + 7);
                 v.push_str("Bearer ");
@@ -596,6 +568,7 @@ impl Inner {
             }
             None => JsValue::UNDEFINED,
         };
+        glue::set_auth(&self.js, &value);
         if let Some(st) = &self.opts.storage {
             glue::store_tokens(
                 &st.area,

@@ -106,16 +106,57 @@ export function send(fetchFn, input, init, value) {
   return value === undefined ? fetchFn(input, init) : fetchFn(input, withAuthorization(init, value));
 }
 
-/** The success path: send, and hand only error responses (status 400 and up, the only ones
- * the policy or `shouldRefresh` look at) to the wasm handler with the request's ticket. */
-export function sendThen(fetchFn, input, init, value, handler, generation, epoch, spent) {
-  let sent;
+/** The per-instance values the send paths read on every call, kept on the JS side so a call
+ * crosses the wasm boundary once: the Authorization value for the current token (or
+ * undefined), the app's fetch (or undefined: the global one), the global fetch as it was at
+ * creation, and the wasm handler for error responses. */
+export function makeState(fetchOption, handler) {
+  return { auth: undefined, fetch: fetchOption, fallback: globalFetch(undefined), handler };
+}
+
+/** Updates the Authorization value after the tokens changed. */
+export function setAuth(state, value) {
+  state.auth = value;
+}
+
+/** The fetch to send with: the app's, else the global one read now. */
+export function fetchOf(state) {
+  return state.fetch === undefined ? globalFetch(state.fallback) : state.fetch;
+}
+
+function rejecting(f) {
   try {
-    sent = Promise.resolve(send(fetchFn, input, init, value));
+    return Promise.resolve(f());
   } catch (e) {
     return Promise.reject(e);
   }
-  return sent.then((r) => (r.status >= 400 ? handler(r, input, init, generation, epoch, spent) : r));
+}
+
+/** Sends exactly as given (another origin, or the request's own Authorization). */
+export function sendRaw(state, input, init) {
+  return rejecting(() => fetchOf(state)(input, init));
+}
+
+/** Sends with the current token. */
+export function sendAuthed(state, input, init) {
+  return rejecting(() => send(fetchOf(state), input, init, state.auth));
+}
+
+/** The success path of a request the session admitted: sends it with the current token and
+ * hands only error responses (status 400 and up, the only ones the policy or `shouldRefresh`
+ * look at) to the wasm handler, with the request's ticket. Returns undefined when the request
+ * needs a snapshot of its body first (the slow path). */
+export function sendFast(state, input, init, generation, epoch) {
+  let kind;
+  try {
+    kind = requestKind(input, init);
+  } catch {
+    kind = 0;
+  }
+  if (kind === 0) return sendRaw(state, input, init);
+  if (kind === 2) return undefined;
+  return sendAuthed(state, input, init).then((r) =>
+    (r.status >= 400 ? state.handler(r, input, init, generation, epoch) : r));
 }
 
 /** The signal of a fetch call, from init or from a Request input. */

@@ -6,31 +6,29 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/src/wasm/glue.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = globalFetch)]
-    pub fn global_fetch(fallback: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = urlOf)]
     pub fn url_of(input: &JsValue) -> Option<String>;
     #[wasm_bindgen(catch, js_name = requestKind)]
     pub fn request_kind(input: &JsValue, init: &JsValue) -> Result<u32, JsValue>;
     pub fn snapshot(input: &JsValue, init: &JsValue) -> Promise;
-    #[wasm_bindgen(catch)]
-    pub fn send(
-        fetch_fn: &JsValue,
+    #[wasm_bindgen(js_name = makeState)]
+    pub fn make_state(fetch_option: &JsValue, handler: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = setAuth)]
+    pub fn set_auth(state: &JsValue, value: &JsValue);
+    #[wasm_bindgen(js_name = fetchOf)]
+    pub fn fetch_of(state: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = sendRaw)]
+    pub fn send_raw(state: &JsValue, input: &JsValue, init: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = sendAuthed)]
+    pub fn send_authed(state: &JsValue, input: &JsValue, init: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = sendFast)]
+    pub fn send_fast(
+        state: &JsValue,
         input: &JsValue,
         init: &JsValue,
-        value: &JsValue,
-    ) -> Result<Promise, JsValue>;
-    #[wasm_bindgen(js_name = sendThen)]
-    pub fn send_then(
-        fetch_fn: &JsValue,
-        input: &JsValue,
-        init: &JsValue,
-        value: &JsValue,
-        handler: &JsValue,
         generation: f64,
         epoch: f64,
-        spent: bool,
-    ) -> Promise;
+    ) -> JsValue;
     #[wasm_bindgen(js_name = signalOf)]
     pub fn signal_of(input: &JsValue, init: &JsValue) -> JsValue;
     pub fn abortable(promise: &Promise, signal: &JsValue) -> Promise;

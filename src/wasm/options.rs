@@ -24,9 +24,6 @@ pub(crate) struct Options {
     pub storage: Option<Storage>,
     /// The app's fetch, if it gave one.
     pub fetch: Option<Function>,
-    /// `globalThis.fetch` as it was at creation, used when the global is later replaced by an
-    /// authFetch.
-    pub fallback_fetch: JsValue,
     /// `None`: no timeout.
     pub refresh_timeout_ms: Option<f64>,
     pub should_refresh: Option<Function>,
@@ -153,7 +150,6 @@ impl Options {
             origins,
             storage,
             fetch,
-            fallback_fetch: glue::global_fetch(&JsValue::UNDEFINED),
             refresh_timeout_ms,
             should_refresh,
             on_event,
