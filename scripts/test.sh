@@ -40,6 +40,8 @@ check "cargo fmt --check" cargo fmt --all -- --check
 check "cargo clippy (host)" cargo clippy --quiet --all-targets -- -D warnings
 check "cargo clippy (wasm32)" cargo clippy --quiet --all-targets --target wasm32-unknown-unknown -- -D warnings
 
+check "fuzz target builds" cargo check --quiet --manifest-path fuzz/Cargo.toml
+
 tier "native tests (cargo test)"
 cargo_tests native cargo test --quiet
 
