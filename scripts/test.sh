@@ -37,22 +37,23 @@ fi
 
 tier "format and lints"
 check "cargo fmt --check" cargo fmt --all -- --check
-check "cargo clippy (host)" cargo clippy --quiet --all-targets -- -D warnings
-check "cargo clippy (wasm32)" cargo clippy --quiet --all-targets --target wasm32-unknown-unknown -- -D warnings
+check "cargo clippy (host)" cargo clippy --quiet --workspace --all-targets -- -D warnings
+check "cargo clippy (wasm32)" cargo clippy --quiet -p reauth --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 check "fuzz target builds" cargo check --quiet --manifest-path fuzz/Cargo.toml
 
 tier "native tests (cargo test)"
-cargo_tests native cargo test --quiet
+cargo_tests native cargo test --quiet --workspace
 
 tier "package build"
 check "build pkg/" ./scripts/build.sh
+check "build the demo server" cargo build --quiet -p reauth-demo
 
 tier "wasm-bindgen-test in Node"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
-cargo_tests wasm-node cargo test --target wasm32-unknown-unknown --test wasm_node
+cargo_tests wasm-node cargo test -p reauth --target wasm32-unknown-unknown --test wasm_node
 tier "wasm-bindgen-test in headless Chromium"
-cargo_tests wasm-browser cargo test --target wasm32-unknown-unknown --test wasm_browser
+cargo_tests wasm-browser cargo test -p reauth --target wasm32-unknown-unknown --test wasm_browser
 
 tier "JS tests against the package (node --test; Chromium via Playwright)"
 tap="$logs/js.tap"

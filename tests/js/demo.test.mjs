@@ -1,38 +1,126 @@
-// The demo page, served by the demo server, parses headers live in Chromium.
-import { after, before, test } from 'node:test';
+// End-to-end: the demo server (Rust) and the demo page in Chromium, driven as a person would.
+import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium, root } from './helpers.mjs';
 
-let server, url, browser;
+const binary = join(root, 'target/debug/reauth-demo');
+const artifacts = join(root, 'target/e2e');
+
+async function startDemo(...flags) {
+  assert.ok(existsSync(binary), 'build it first: cargo build -p reauth-demo');
+  const child = spawn(binary, ['--port', '0', '--root', root, ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = await once(child.stdout, 'data');
+  return { child, url: String(line).match(/http:\/\/[\d.:]+/)[0] };
+}
+
+let demo, browser, page;
+const post = (path, body) =>
+  fetch(`${demo.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) }).then((r) => r.json());
+const stats = () => fetch(`${demo.url}/demo/stats`).then((r) => r.json()).then((j) => j.stats);
+
 before(async () => {
-  server = spawn(process.execPath, [join(root, 'scripts/serve.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = await once(server.stdout, 'data');
-  url = String(line).match(/http:\/\/\S+/)[0];
+  mkdirSync(artifacts, { recursive: true });
+  demo = await startDemo('--demo');
   browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
-  server?.kill('SIGINT');
+  demo?.child.kill('SIGINT');
+});
+beforeEach(async () => {
+  await page?.close();
+  page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  await page.goto(demo.url);
+  await page.waitForFunction(() => window.demoReady === true);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#app-view:not([hidden])');
+  await post('/demo/reset');
 });
 
-test('the demo page parses the header typed into it', async () => {
-  const page = await browser.newPage();
-  await page.goto(url);
-  await page.waitForFunction(() => window.demoReady === true);
-  assert.match(await page.textContent('#out'), /error = "invalid_token"/);
-  await page.fill('#header', 'Basic realm=foobar@baz.com');
-  assert.equal(await page.textContent('#out .error'), "ChallengeParseError: expected ',' or the end of the header at byte 18");
-  await page.fill('#header', 'Negotiate abc==, Basic realm="x"');
-  assert.equal(await page.locator('#out tr').count(), 3);
+const settled = (n) => page.waitForFunction((k) => window.demo.calls.length >= k && window.demo.calls.every((c) => c.end !== undefined), n);
+
+test('expired token, 20 concurrent calls: exactly one refresh and 20 successes', async () => {
+  await post('/demo/expire');
+  await page.click('#call-twenty');
+  await settled(20);
+  const s = await stats();
+  assert.equal(s.refreshes, 1, 'one refresh');
+  assert.equal(s.refresh_ok, 1);
+  assert.equal(s.api_ok, 20, '20 successes');
+  assert.equal(s.unauthorized, 20, 'each first attempt was refused');
+  assert.equal(s.api_requests, 40, '20 attempts and 20 retries');
+  const page401 = await page.evaluate(() => window.demo.calls.map((c) => c.status));
+  assert.deepEqual(page401, Array(20).fill(200), 'the page got 20 successes');
+  assert.equal(await page.textContent('#c-refreshes'), '1');
+  await page.waitForTimeout(100);
+  await page.locator('body').screenshot({ path: join(artifacts, 'timeline-burst.png') });
+});
+
+test('revoked refresh token: the redirect hook fires once and the login view shows', async () => {
+  await post('/demo/expire');
+  await post('/demo/revoke');
+  await page.click('#call-twenty');
+  await page.waitForSelector('#login-view:not([hidden])');
+  await settled(20);
+  assert.deepEqual(await page.evaluate(() => window.demo.authFailures), ['refresh_failed']);
+  assert.match(await page.textContent('#login-message'), /session ended/);
+  const s = await stats();
+  assert.equal(s.refreshes, 1, 'one refresh attempt for 20 calls');
+  assert.equal(s.api_requests, 20, 'no retries after a failed refresh');
+});
+
+test('a replayed refresh token is refused, its family revoked, and the page logs out without looping', async () => {
+  const stored = await page.evaluate(() => JSON.parse(sessionStorage.getItem('reauth-demo')));
+  // Someone else uses the page's refresh token first (a stolen token, or another tab).
+  const stolen = await post('/auth/refresh', { refresh_token: stored.refreshToken });
+  assert.ok(stolen.access_token, 'the first use is accepted');
+  await post('/demo/expire');
+  await page.click('#call-one');
+  await page.waitForSelector('#login-view:not([hidden])');
+  await page.waitForTimeout(500);
+  const s = await stats();
+  assert.equal(s.refreshes, 2, 'the thief\'s refresh and exactly one from the page: no loop');
+  assert.equal(s.reuse_detected, 1, 'the server saw the replay');
+  assert.deepEqual(await page.evaluate(() => window.demo.authFailures), ['refresh_failed']);
+  // The family is revoked: the thief's new refresh token is dead too.
+  const again = await fetch(`${demo.url}/auth/refresh`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: stolen.refresh_token }),
+  });
+  assert.equal(again.status, 400);
+});
+
+test('pass-through routes never refresh: 403 insufficient_scope, 401 Basic', async () => {
+  await post('/demo/expire');
+  await page.click('#call-one');
+  await settled(1);
+  await post('/demo/reset');
+  await page.click('#call-admin');
+  await settled(2);
+  assert.equal(await page.evaluate(() => window.demo.calls[1].status), 403);
+  const basic = await fetch(`${demo.url}/api/basic`);
+  assert.equal(basic.status, 401);
+  assert.equal(basic.headers.get('www-authenticate'), 'Basic realm="demo"');
+  assert.equal((await stats()).refreshes, 0);
+});
+
+test('without --demo the knobs do not exist', async () => {
+  const plain = await startDemo();
+  try {
+    assert.equal((await fetch(`${plain.url}/demo/stats`)).status, 404);
+    assert.equal((await fetch(`${plain.url}/demo/expire`, { method: 'POST' })).status, 404);
+    assert.equal((await fetch(`${plain.url}/`)).status, 200, 'the page is still served');
+  } finally {
+    plain.child.kill('SIGINT');
+  }
 });
 
 test('the demo server stops cleanly on Ctrl-C', async () => {
-  const child = spawn(process.execPath, [join(root, 'scripts/serve.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await once(child.stdout, 'data');
-  child.kill('SIGINT');
-  const [code] = await once(child, 'exit');
+  const s = await startDemo('--demo');
+  s.child.kill('SIGINT');
+  const [code] = await once(s.child, 'exit');
   assert.equal(code, 0);
 });
