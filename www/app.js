@@ -144,6 +144,7 @@ $('expire').onclick = () => knob('/demo/expire');
 $('revoke').onclick = () => knob('/demo/revoke');
 $('slow-refresh').onchange = (e) => knob('/demo/config', { refresh_delay_ms: e.target.checked ? 2000 : 0 });
 $('failing-refresh').onchange = (e) => knob('/demo/config', { refresh_fail: e.target.checked });
+$('latency').onchange = (e) => knob('/demo/config', { latency_ms: e.target.checked ? 300 : 0 });
 $('clear').onclick = () => {
   state.calls.length = 0;
   state.refreshes.length = 0;

@@ -93,6 +93,28 @@ test('a replayed refresh token is refused, its family revoked, and the page logs
   assert.equal(again.status, 400);
 });
 
+test('the knob checkboxes set the server: a slow refresh with latency still ends in one refresh', async () => {
+  await page.check('#slow-refresh');
+  await page.check('#latency');
+  let knobs;
+  for (let i = 0; i < 50; i++) {
+    knobs = await fetch(`${demo.url}/demo/stats`).then((r) => r.json()).then((j) => j.knobs);
+    if (knobs.refresh_delay_ms === 2000 && knobs.latency_ms === 300) break;
+    await page.waitForTimeout(20);
+  }
+  assert.deepEqual([knobs.refresh_delay_ms, knobs.latency_ms], [2000, 300]);
+  await post('/demo/expire');
+  await page.click('#call-twenty');
+  await page.waitForTimeout(600);
+  await page.click('#call-one'); // started while the refresh runs: waits for it
+  await settled(21);
+  const s = await stats();
+  assert.equal(s.refreshes, 1);
+  assert.equal(s.api_ok, 21);
+  await page.uncheck('#slow-refresh');
+  await page.uncheck('#latency');
+});
+
 test('pass-through routes never refresh: 403 insufficient_scope, 401 Basic', async () => {
   await post('/demo/expire');
   await page.click('#call-one');
