@@ -59,24 +59,34 @@ export interface RefreshContext {
 /** Why re-authentication failed, for the redirect hook. */
 export type AuthFailureReason = 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized';
 
-/** What `onAuthFailure` is called with: once per failed refresh, not once per request. */
-export interface AuthFailure {
-  reason: AuthFailureReason;
-  /** What `refresh` threw or rejected with, or the timeout error. */
-  error?: unknown;
-  /** The URL of the request whose 401 started the refresh (or whose retry was refused). */
-  url: string;
-  /** A copy of that 401 response (the caller still gets the original, body unread). */
-  response: Response;
-}
+/** What `onAuthFailure` is called with: once per failed refresh, not once per request; and, when
+ * tabs share tokens (`crossTab`), in every tab when one of them logs out. */
+export type AuthFailure =
+  | {
+      reason: AuthFailureReason;
+      /** What `refresh` threw or rejected with, or the timeout error. */
+      error?: unknown;
+      /** The URL of the request whose 401 started the refresh (or whose retry was refused). */
+      url: string;
+      /** A copy of that 401 response (the caller still gets the original, body unread). */
+      response: Response;
+    }
+  | {
+      /** `clearTokens()` ran in this tab or another one sharing the tokens. */
+      reason: 'logout';
+      /** The page's URL. */
+      url: string;
+      error?: undefined;
+      response?: undefined;
+    };
 
 /** Events for logging and demos. */
 export type AuthEvent =
-  | { type: 'refresh-start'; url: string }
+  | { type: 'refresh-start'; url: string; /** Started before any 401: the token was about to expire. */ proactive: boolean }
   | { type: 'refresh-success'; url: string }
-  | { type: 'refresh-failure'; url: string; reason: 'refresh_failed' | 'refresh_timeout'; error: unknown }
+  | { type: 'refresh-failure'; url: string; reason: 'refresh_failed' | 'refresh_timeout'; error: unknown; proactive: boolean }
   | { type: 'retry'; url: string }
-  | { type: 'auth-failure'; url: string; reason: AuthFailureReason };
+  | { type: 'auth-failure'; url: string; reason: AuthFailureReason | 'logout' };
 
 export interface AuthFetchOptions {
   /** Gets new tokens; called once for any number of concurrent 401s. */
@@ -100,6 +110,15 @@ export interface AuthFetchOptions {
   shouldRefresh?(response: Response, challenges: Challenge[]): boolean | undefined;
   /** Called on each step of re-authentication. */
   onEvent?(event: AuthEvent): void;
+  /** Refresh before sending once the access token expires within this many ms (capped at half
+   * its lifetime); the expiry comes from `expiresIn` or a JWT's `exp`. Default 30000. */
+  refreshSkewMs?: number;
+  /** Coordinate with other tabs: one refresh at a time across tabs, tokens and logout shared.
+   * Default: on with `storage: 'local'` (which it needs), off otherwise. */
+  crossTab?: boolean;
+  /** How long to wait for another tab's refresh lock before taking it (a frozen or hung tab).
+   * Default 5000. */
+  lockTimeoutMs?: number;
 }
 
 /** `fetch` with re-authentication. */

@@ -9,6 +9,7 @@
 //! - [`challenge`]: the RFC 9110 §11 `WWW-Authenticate` parser (zero-copy, positioned errors).
 //! - [`bearer`]: the Bearer/DPoP view of a challenge (RFC 6750, RFC 9449, RFC 9470, claims).
 //! - [`policy`]: the pure 401 decision: refresh, or hand the response back.
+//! - [`jwt`]: when a JWT access token expires (its `exp`, read without verification).
 //! - [`origin`]: which origin a request URL goes to, for the common forms (pure).
 //! - [`session`]: tokens and the single-flight refresh state machine (time as an argument).
 //! - `wasm` (only on `wasm32`): the `#[wasm_bindgen]` surface, the only code that touches JS.
@@ -37,6 +38,7 @@ mod standalone {
 
 pub mod bearer;
 pub mod challenge;
+pub mod jwt;
 pub mod origin;
 pub mod policy;
 pub mod session;

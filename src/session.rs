@@ -4,8 +4,8 @@
 //! its timer, and asks this machine what to do at each step. The machine owns every decision
 //! that must be shared between concurrent requests:
 //!
-//! - [`Session::admit`]: a new request is sent now with the current token, or waits for the
-//!   refresh that is running.
+//! - [`Session::admit`]: a new request is sent now with the current token, waits for the
+//!   refresh that is running, or starts a proactive refresh when the token is about to expire.
 //! - [`Session::unauthorized`]: a 401 that the policy says a refresh can answer is retried at
 //!   once (the token changed since it was sent), waits for the running refresh, starts the one
 //!   refresh, or is handed back (it was already retried, or a refresh failed since it was sent).
@@ -76,6 +76,20 @@ pub enum Admit {
     Send(Ticket),
     /// A refresh is running: wait for it, then call [`Session::after_wait`].
     Wait(FlightId),
+    /// The token is about to expire: this request starts a (proactive) refresh; run it, wait
+    /// for it, then call [`Session::after_wait`].
+    Refresh(FlightId),
+}
+
+/// When an access token expires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    /// Unknown from the token set: read the JWT `exp` claim if the token is a JWT, else never.
+    Unknown,
+    /// In this many milliseconds from `now` (a token set's `expiresIn`).
+    In(u64),
+    /// At this time (same clock as `now`), e.g. as stored by another tab.
+    At(u64),
 }
 
 /// What to do with a 401 that a refresh could answer.
@@ -109,7 +123,17 @@ struct Tokens {
     access: Option<String>,
     refresh: Option<String>,
     expires_at_ms: Option<u64>,
+    /// How long the token lived when it was set: bounds the refresh skew, so that a token that
+    /// lives 5 s is not refreshed on every request under a 30 s skew.
+    lifetime_ms: Option<u64>,
 }
+
+const NO_TOKENS: Tokens = Tokens {
+    access: None,
+    refresh: None,
+    expires_at_ms: None,
+    lifetime_ms: None,
+};
 
 /// The token state and the single-flight refresh of one `authFetch`.
 #[derive(Debug)]
@@ -118,6 +142,8 @@ pub struct Session {
     generation: u64,
     epoch: u64,
     flight: Option<FlightId>,
+    /// Whether the running refresh was started before any 401 (the token was about to expire).
+    proactive: bool,
     flights_started: u64,
     retry_failure_reported: Option<u64>,
 }
@@ -132,14 +158,11 @@ impl Session {
     /// A session with no tokens.
     pub fn new() -> Self {
         Session {
-            tokens: Tokens {
-                access: None,
-                refresh: None,
-                expires_at_ms: None,
-            },
+            tokens: NO_TOKENS,
             generation: 0,
             epoch: 0,
             flight: None,
+            proactive: false,
             flights_started: 0,
             retry_failure_reported: None,
         }
@@ -170,43 +193,90 @@ impl Session {
         self.flight
     }
 
-    /// Installs a new token set. `refresh: None` keeps the current refresh token;
-    /// `expires_in_ms` counts from `now_ms`. A running refresh is superseded: its result will be
-    /// ignored, and the requests waiting for it go on with these tokens; its id is returned so
-    /// the shell can settle them with [`Outcome::Succeeded`] and abort the hook.
+    /// Whether the running refresh is a proactive one.
+    pub fn flight_is_proactive(&self) -> bool {
+        self.flight.is_some() && self.proactive
+    }
+
+    /// Installs a new token set. `refresh: None` keeps the current refresh token. A running
+    /// refresh is superseded: its result will be ignored, and the requests waiting for it go on
+    /// with these tokens; its id is returned so the shell can settle them with
+    /// [`Outcome::Succeeded`] and abort the hook.
     pub fn set_tokens(
         &mut self,
         access: String,
         refresh: Option<String>,
-        expires_in_ms: Option<u64>,
+        expiry: Expiry,
         now_ms: u64,
     ) -> Option<FlightId> {
+        let (expires_at_ms, lifetime_ms) = match expiry {
+            Expiry::In(d) => (Some(now_ms.saturating_add(d)), Some(d)),
+            Expiry::At(at) => (Some(at), None),
+            Expiry::Unknown => match crate::jwt::expiry(&access) {
+                Some((exp, iat)) => {
+                    let at = exp.saturating_mul(1000);
+                    let issued = iat.map_or(now_ms, |i| i.saturating_mul(1000));
+                    (Some(at), Some(at.saturating_sub(issued)))
+                }
+                None => (None, None),
+            },
+        };
         self.tokens.access = Some(access);
         if refresh.is_some() {
             self.tokens.refresh = refresh;
         }
-        self.tokens.expires_at_ms = expires_in_ms.map(|d| now_ms.saturating_add(d));
+        self.tokens.expires_at_ms = expires_at_ms;
+        self.tokens.lifetime_ms = lifetime_ms;
         self.generation += 1;
-        self.end_flight()
+        self.end_flight(true)
+    }
+
+    /// Whether the access token expires within `skew_ms` of `now_ms` (the skew is capped at
+    /// half the token's lifetime). A token without a known expiry is never stale.
+    pub fn is_stale(&self, now_ms: u64, skew_ms: u64) -> bool {
+        match (&self.tokens.access, self.tokens.expires_at_ms) {
+            (Some(_), Some(at)) => {
+                let skew = self
+                    .tokens
+                    .lifetime_ms
+                    .map_or(skew_ms, |l| skew_ms.min(l / 2));
+                now_ms.saturating_add(skew) >= at
+            }
+            _ => false,
+        }
+    }
+
+    /// Starts a proactive refresh if the token is stale and none is running (timers are not
+    /// trusted, so the shell calls this when a hidden page becomes visible or goes online).
+    pub fn check_expiry(&mut self, now_ms: u64, skew_ms: u64) -> Option<FlightId> {
+        if self.flight.is_none() && self.is_stale(now_ms, skew_ms) {
+            Some(self.start_flight(true))
+        } else {
+            None
+        }
     }
 
     /// Forgets both tokens (logout). A running refresh is cancelled: its result will be
     /// ignored, and its id is returned so the shell can settle its waiters with
     /// [`Outcome::Failed`] and abort the hook.
     pub fn clear(&mut self) -> Option<FlightId> {
-        self.tokens = Tokens {
-            access: None,
-            refresh: None,
-            expires_at_ms: None,
-        };
+        self.tokens = NO_TOKENS;
         self.generation += 1;
-        self.end_flight()
+        self.end_flight(true)
     }
 
-    /// A new request: send now, or wait for the running refresh.
-    pub fn admit(&self) -> Admit {
+    /// Whether tokens read from shared storage (another tab's) should replace this session's:
+    /// they are there and differ from the current access token.
+    pub fn should_adopt(&self, stored_access: Option<&str>) -> bool {
+        stored_access.is_some() && stored_access != self.tokens.access.as_deref()
+    }
+
+    /// A new request at `now_ms`: send now, wait for the running refresh, or start a proactive
+    /// refresh because the token expires within `skew_ms`.
+    pub fn admit(&mut self, now_ms: u64, skew_ms: u64) -> Admit {
         match self.flight {
             Some(f) => Admit::Wait(f),
+            None if self.is_stale(now_ms, skew_ms) => Admit::Refresh(self.start_flight(true)),
             None => Admit::Send(self.ticket(false)),
         }
     }
@@ -256,10 +326,15 @@ impl Session {
                 report_retry_failure: false,
             };
         }
+        Unauthorized::Refresh(self.start_flight(false))
+    }
+
+    fn start_flight(&mut self, proactive: bool) -> FlightId {
         self.flights_started += 1;
         let id = FlightId(self.flights_started);
         self.flight = Some(id);
-        Unauthorized::Refresh(id)
+        self.proactive = proactive;
+        id
     }
 
     /// A 401 that waited for a refresh that ended with `outcome`: retry it (once) or hand it back.
@@ -279,31 +354,37 @@ impl Session {
         id: FlightId,
         access: String,
         refresh: Option<String>,
-        expires_in_ms: Option<u64>,
+        expiry: Expiry,
         now_ms: u64,
     ) -> bool {
         if self.flight != Some(id) {
             return false;
         }
-        self.set_tokens(access, refresh, expires_in_ms, now_ms);
+        self.set_tokens(access, refresh, expiry, now_ms);
         true
     }
 
     /// The refresh `id` failed or timed out. Returns false when it was no longer current (the
     /// failure was already settled, or the app set or cleared the tokens meanwhile).
+    ///
+    /// A failed *proactive* refresh does not count against the requests that waited for it:
+    /// the token may still be good, so they go out with it, and a 401 then starts a refresh of
+    /// its own. (Never log a user out on a guess.)
     pub fn refresh_failed(&mut self, id: FlightId) -> bool {
         if self.flight != Some(id) {
             return false;
         }
-        self.end_flight();
+        let proactive = self.proactive;
+        self.end_flight(!proactive);
         true
     }
 
-    fn end_flight(&mut self) -> Option<FlightId> {
+    fn end_flight(&mut self, counts: bool) -> Option<FlightId> {
         let f = self.flight.take();
-        if f.is_some() {
+        if f.is_some() && counts {
             self.epoch += 1;
         }
+        self.proactive = false;
         f
     }
 

@@ -1,16 +1,18 @@
 //! The single-flight state machine, driven step by step as the shell would drive it.
 #![cfg(not(target_arch = "wasm32"))]
 
-use reauth::session::{Admit, FlightId, Outcome, Session, Ticket, Unauthorized};
+use reauth::session::{Admit, Expiry, FlightId, Outcome, Session, Ticket, Unauthorized};
+
+const SKEW: u64 = 30_000;
 
 fn logged_in() -> Session {
     let mut s = Session::new();
-    s.set_tokens("a0".into(), Some("r0".into()), Some(60_000), 0);
+    s.set_tokens("a0".into(), Some("r0".into()), Expiry::In(60_000), 0);
     s
 }
 
-fn send(s: &Session) -> Ticket {
-    match s.admit() {
+fn send(s: &mut Session) -> Ticket {
+    match s.admit(0, SKEW) {
         Admit::Send(t) => t,
         other => panic!("expected Send, got {other:?}"),
     }
@@ -33,12 +35,12 @@ const REPORT: Unauthorized = Unauthorized::HandBack {
 #[test]
 fn fifty_concurrent_401s_share_one_refresh_and_all_retry_with_the_new_token() {
     let mut s = logged_in();
-    let tickets: Vec<Ticket> = (0..50).map(|_| send(&s)).collect();
+    let tickets: Vec<Ticket> = (0..50).map(|_| send(&mut s)).collect();
     let f = start(&mut s, tickets[0]);
     for t in &tickets[1..] {
         assert_eq!(s.unauthorized(*t), Unauthorized::Wait(f));
     }
-    assert!(s.refresh_succeeded(f, "a1".into(), Some("r1".into()), None, 10));
+    assert!(s.refresh_succeeded(f, "a1".into(), Some("r1".into()), Expiry::Unknown, 10));
     assert_eq!(s.access_token(), Some("a1"));
     let mut retries = 0;
     for _ in &tickets {
@@ -58,11 +60,11 @@ fn fifty_concurrent_401s_share_one_refresh_and_all_retry_with_the_new_token() {
 #[test]
 fn requests_started_during_a_refresh_wait_and_go_out_with_the_new_token() {
     let mut s = logged_in();
-    let t = send(&s);
+    let t = send(&mut s);
     let f = start(&mut s, t);
     let admitted = s.epoch();
-    assert_eq!(s.admit(), Admit::Wait(f));
-    s.refresh_succeeded(f, "a1".into(), None, None, 5);
+    assert_eq!(s.admit(0, SKEW), Admit::Wait(f));
+    s.refresh_succeeded(f, "a1".into(), None, Expiry::Unknown, 5);
     let t = s.after_wait(admitted, Outcome::Succeeded);
     assert_eq!(t.generation(), s.generation());
     assert!(
@@ -75,10 +77,10 @@ fn requests_started_during_a_refresh_wait_and_go_out_with_the_new_token() {
 #[test]
 fn a_late_401_for_an_older_token_retries_at_once_without_a_refresh() {
     let mut s = logged_in();
-    let early = send(&s);
-    let late = send(&s);
+    let early = send(&mut s);
+    let late = send(&mut s);
     let f = start(&mut s, early);
-    s.refresh_succeeded(f, "a1".into(), None, None, 5);
+    s.refresh_succeeded(f, "a1".into(), None, Expiry::Unknown, 5);
     match s.unauthorized(late) {
         Unauthorized::RetryNow(t) => assert_eq!(t.generation(), s.generation()),
         other => panic!("{other:?}"),
@@ -89,9 +91,9 @@ fn a_late_401_for_an_older_token_retries_at_once_without_a_refresh() {
 #[test]
 fn retries_refused_again_report_once_per_refresh() {
     let mut s = logged_in();
-    let tickets: Vec<Ticket> = (0..5).map(|_| send(&s)).collect();
+    let tickets: Vec<Ticket> = (0..5).map(|_| send(&mut s)).collect();
     let f = start(&mut s, tickets[0]);
-    s.refresh_succeeded(f, "a1".into(), None, None, 5);
+    s.refresh_succeeded(f, "a1".into(), None, Expiry::Unknown, 5);
     let retried: Vec<Ticket> = tickets
         .iter()
         .map(|_| match s.after_flight(Outcome::Succeeded) {
@@ -104,9 +106,9 @@ fn retries_refused_again_report_once_per_refresh() {
         assert_eq!(s.unauthorized(*t), HAND_BACK);
     }
     // A later refresh that also yields a refused token reports again, once.
-    let t = send(&s);
+    let t = send(&mut s);
     let f2 = start(&mut s, t);
-    s.refresh_succeeded(f2, "a2".into(), None, None, 6);
+    s.refresh_succeeded(f2, "a2".into(), None, Expiry::Unknown, 6);
     let Unauthorized::RetryNow(t) = s.after_flight(Outcome::Succeeded) else {
         panic!()
     };
@@ -116,11 +118,11 @@ fn retries_refused_again_report_once_per_refresh() {
 #[test]
 fn a_failed_refresh_hands_every_waiting_401_back_and_nothing_stays_stuck() {
     let mut s = logged_in();
-    let before: Vec<Ticket> = (0..3).map(|_| send(&s)).collect();
+    let before: Vec<Ticket> = (0..3).map(|_| send(&mut s)).collect();
     let f = start(&mut s, before[0]);
     assert_eq!(s.unauthorized(before[1]), Unauthorized::Wait(f));
     let held_epoch = s.epoch();
-    assert_eq!(s.admit(), Admit::Wait(f));
+    assert_eq!(s.admit(0, SKEW), Admit::Wait(f));
     assert!(s.refresh_failed(f));
     assert!(!s.refresh_failed(f), "a failure is settled once");
     // The waiters get their own 401s.
@@ -133,7 +135,7 @@ fn a_failed_refresh_hands_every_waiting_401_back_and_nothing_stays_stuck() {
     assert_eq!(s.unauthorized(held), HAND_BACK);
     assert_eq!(s.flight(), None);
     // A request sent after the failure starts a new refresh.
-    let after = send(&s);
+    let after = send(&mut s);
     let f2 = start(&mut s, after);
     assert_ne!(f, f2);
 }
@@ -141,10 +143,16 @@ fn a_failed_refresh_hands_every_waiting_401_back_and_nothing_stays_stuck() {
 #[test]
 fn a_timed_out_refresh_that_answers_late_changes_nothing() {
     let mut s = logged_in();
-    let t = send(&s);
+    let t = send(&mut s);
     let f = start(&mut s, t);
     assert!(s.refresh_failed(f));
-    assert!(!s.refresh_succeeded(f, "late".into(), Some("r-late".into()), None, 20_000));
+    assert!(!s.refresh_succeeded(
+        f,
+        "late".into(),
+        Some("r-late".into()),
+        Expiry::Unknown,
+        20_000
+    ));
     assert_eq!(s.access_token(), Some("a0"));
     assert_eq!(s.refresh_token(), Some("r0"));
 }
@@ -152,10 +160,13 @@ fn a_timed_out_refresh_that_answers_late_changes_nothing() {
 #[test]
 fn set_tokens_during_a_refresh_supersedes_it() {
     let mut s = logged_in();
-    let t = send(&s);
+    let t = send(&mut s);
     let f = start(&mut s, t);
-    assert_eq!(s.set_tokens("app".into(), None, None, 1), Some(f));
-    assert!(!s.refresh_succeeded(f, "hook".into(), None, None, 2));
+    assert_eq!(
+        s.set_tokens("app".into(), None, Expiry::Unknown, 1),
+        Some(f)
+    );
+    assert!(!s.refresh_succeeded(f, "hook".into(), None, Expiry::Unknown, 2));
     assert_eq!(s.access_token(), Some("app"));
     assert!(matches!(
         s.after_flight(Outcome::Succeeded),
@@ -166,16 +177,16 @@ fn set_tokens_during_a_refresh_supersedes_it() {
 #[test]
 fn clear_cancels_a_refresh_and_forgets_both_tokens() {
     let mut s = logged_in();
-    let t = send(&s);
+    let t = send(&mut s);
     let f = start(&mut s, t);
     assert_eq!(s.clear(), Some(f));
     assert_eq!(s.access_token(), None);
     assert_eq!(s.refresh_token(), None);
-    assert!(!s.refresh_succeeded(f, "a1".into(), None, None, 2));
+    assert!(!s.refresh_succeeded(f, "a1".into(), None, Expiry::Unknown, 2));
     assert_eq!(s.access_token(), None);
     // A 401 for a request sent before the logout is not retried without a token.
     let mut s2 = logged_in();
-    let before = send(&s2);
+    let before = send(&mut s2);
     s2.clear();
     assert_eq!(s2.unauthorized(before), HAND_BACK);
 }
@@ -184,18 +195,18 @@ fn clear_cancels_a_refresh_and_forgets_both_tokens() {
 fn refresh_tokens_rotate_or_are_kept_and_expiry_counts_from_now() {
     let mut s = Session::new();
     assert_eq!(s.access_token(), None);
-    s.set_tokens("a".into(), Some("r1".into()), Some(5_000), 1_000);
+    s.set_tokens("a".into(), Some("r1".into()), Expiry::In(5_000), 1_000);
     assert_eq!(s.expires_at_ms(), Some(6_000));
-    s.set_tokens("b".into(), None, None, 2_000);
+    s.set_tokens("b".into(), None, Expiry::Unknown, 2_000);
     assert_eq!(
         s.refresh_token(),
         Some("r1"),
         "an omitted refresh token keeps the current one"
     );
     assert_eq!(s.expires_at_ms(), None);
-    let t = send(&s);
+    let t = send(&mut s);
     let f = start(&mut s, t);
-    s.refresh_succeeded(f, "c".into(), Some("r2".into()), Some(1_000), 3_000);
+    s.refresh_succeeded(f, "c".into(), Some("r2".into()), Expiry::In(1_000), 3_000);
     assert_eq!(
         s.refresh_token(),
         Some("r2"),
@@ -208,6 +219,97 @@ fn refresh_tokens_rotate_or_are_kept_and_expiry_counts_from_now() {
 fn a_401_without_any_token_still_starts_a_refresh() {
     // The SPA start-up case: no access token yet, the refresh hook may use a cookie.
     let mut s = Session::new();
-    let t = send(&s);
+    let t = send(&mut s);
     assert!(matches!(s.unauthorized(t), Unauthorized::Refresh(_)));
+}
+
+#[test]
+fn a_token_near_expiry_is_refreshed_before_sending_single_flight() {
+    let mut s = Session::new();
+    s.set_tokens("a".into(), Some("r".into()), Expiry::In(120_000), 0);
+    assert!(
+        matches!(s.admit(60_000, SKEW), Admit::Send(_)),
+        "not yet within the skew"
+    );
+    let f = match s.admit(95_000, SKEW) {
+        Admit::Refresh(f) => f,
+        other => panic!("{other:?}"),
+    };
+    assert!(s.flight_is_proactive());
+    assert_eq!(
+        s.admit(95_001, SKEW),
+        Admit::Wait(f),
+        "the others wait for the same refresh"
+    );
+    let admitted = s.epoch();
+    assert!(s.refresh_succeeded(f, "b".into(), None, Expiry::In(120_000), 96_000));
+    let t = s.after_wait(admitted, Outcome::Succeeded);
+    assert_eq!(t.generation(), s.generation());
+    assert!(matches!(s.admit(96_001, SKEW), Admit::Send(_)));
+}
+
+#[test]
+fn the_skew_is_capped_at_half_the_lifetime() {
+    // A 5 s token under a 30 s skew: refreshed from 2.5 s on, not on every request.
+    let mut s = Session::new();
+    s.set_tokens("a".into(), None, Expiry::In(5_000), 0);
+    assert!(!s.is_stale(1_000, SKEW));
+    assert!(s.is_stale(4_000, SKEW));
+}
+
+#[test]
+fn a_token_without_known_expiry_is_never_stale() {
+    let mut s = Session::new();
+    s.set_tokens("opaque".into(), None, Expiry::Unknown, 0);
+    assert!(!s.is_stale(u64::MAX / 2, SKEW));
+    assert_eq!(s.check_expiry(u64::MAX / 2, SKEW), None);
+    assert!(matches!(s.admit(u64::MAX / 2, SKEW), Admit::Send(_)));
+    assert!(!Session::new().is_stale(0, SKEW), "no token at all");
+}
+
+#[test]
+fn a_jwt_expiry_is_read_from_its_exp_claim() {
+    // {"exp":1000,"iat":900}: expires at 1,000,000 ms, lived 100 s.
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMDAsImlhdCI6OTAwfQ.sig";
+    let mut s = Session::new();
+    s.set_tokens(jwt.into(), None, Expiry::Unknown, 900_000);
+    assert_eq!(s.expires_at_ms(), Some(1_000_000));
+    assert!(!s.is_stale(960_000, SKEW));
+    assert!(s.is_stale(975_000, SKEW));
+    // An explicit expiresIn wins over the claim.
+    s.set_tokens(jwt.into(), None, Expiry::In(5_000), 0);
+    assert_eq!(s.expires_at_ms(), Some(5_000));
+}
+
+#[test]
+fn a_failed_proactive_refresh_does_not_count_against_its_requests() {
+    let mut s = Session::new();
+    s.set_tokens("a".into(), Some("r".into()), Expiry::In(10_000), 0);
+    let admitted = s.epoch();
+    let Admit::Refresh(f) = s.admit(9_000, SKEW) else {
+        panic!()
+    };
+    assert!(s.refresh_failed(f));
+    // The held request goes out with the token there is; its 401 may start a real refresh.
+    let held = s.after_wait(admitted, Outcome::Failed);
+    assert!(matches!(s.unauthorized(held), Unauthorized::Refresh(_)));
+    assert!(!s.flight_is_proactive(), "this one answers a 401");
+}
+
+#[test]
+fn check_expiry_starts_a_refresh_when_a_hidden_page_comes_back() {
+    let mut s = Session::new();
+    s.set_tokens("a".into(), None, Expiry::At(50_000), 0);
+    assert_eq!(s.check_expiry(10_000, SKEW), None);
+    let f = s.check_expiry(40_000, SKEW).expect("stale");
+    assert_eq!(s.check_expiry(40_001, SKEW), None, "one at a time");
+    assert_eq!(s.flight(), Some(f));
+}
+
+#[test]
+fn tokens_from_another_tab_are_adopted_only_when_they_differ() {
+    let s = logged_in();
+    assert!(!s.should_adopt(Some("a0")));
+    assert!(!s.should_adopt(None));
+    assert!(s.should_adopt(Some("a1")));
 }

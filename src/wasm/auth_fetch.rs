@@ -15,7 +15,7 @@ use core::cell::RefCell;
 use js_sys::{Array, Date, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::challenges::challenges_to_js;
 use super::glue;
@@ -23,7 +23,7 @@ use super::options::Options;
 use crate::challenge::parse_challenges;
 use crate::origin::{classify, Target};
 use crate::policy::{decide, Facts, Header};
-use crate::session::{Admit, FlightId, Outcome, Session, Ticket, Unauthorized};
+use crate::session::{Admit, Expiry, FlightId, Outcome, Session, Ticket, Unauthorized};
 
 /// The object behind each function that `createAuthFetch` returns. Use `createAuthFetch`.
 #[wasm_bindgen]
@@ -103,6 +103,22 @@ impl AuthFetchCore {
             }
         });
         inner.load_stored();
+        if let (true, Some(st)) = (inner.opts.cross_tab, &inner.opts.storage) {
+            let weak = Rc::downgrade(&inner);
+            let changed = Closure::<dyn FnMut(JsValue)>::new(move |_new_value: JsValue| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.shared_tokens_changed();
+                }
+            });
+            glue::on_storage(&st.key, &changed.into_js_value());
+        }
+        let weak = Rc::downgrade(&inner);
+        let woke = Closure::<dyn FnMut()>::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.woke();
+            }
+        });
+        glue::on_wake(&woke.into_js_value());
         Ok(AuthFetchCore { inner })
     }
 
@@ -123,8 +139,8 @@ impl AuthFetchCore {
             self.inner
                 .session
                 .borrow_mut()
-                .set_tokens(t.access, t.refresh, t.expires_in_ms, now());
-        self.inner.tokens_changed();
+                .set_tokens(t.access, t.refresh, t.expiry, now());
+        self.inner.tokens_changed(true);
         if let Some(id) = superseded {
             self.inner.cancel_flight(id, Outcome::Succeeded);
         }
@@ -134,11 +150,7 @@ impl AuthFetchCore {
     /// Forgets both tokens, here and in storage (logout).
     #[wasm_bindgen(js_name = clearTokens)]
     pub fn clear_tokens(&self) {
-        let cancelled = self.inner.session.borrow_mut().clear();
-        self.inner.tokens_changed();
-        if let Some(id) = cancelled {
-            self.inner.cancel_flight(id, Outcome::Failed);
-        }
+        self.inner.logout(true);
     }
 
     /// The current access token, or `null`.
@@ -160,7 +172,7 @@ fn now() -> u64 {
 struct TokenSet {
     access: String,
     refresh: Option<String>,
-    expires_in_ms: Option<u64>,
+    expiry: Expiry,
 }
 
 impl TokenSet {
@@ -170,7 +182,7 @@ impl TokenSet {
             return non_empty(access).map(|access| TokenSet {
                 access,
                 refresh: None,
-                expires_in_ms: None,
+                expiry: Expiry::Unknown,
             });
         }
         if !v.is_object() {
@@ -187,18 +199,48 @@ impl TokenSet {
             r if r.is_undefined() || r.is_null() => None,
             r => Some(r.as_string().ok_or("refreshToken must be a string")?),
         };
-        let expires_in_ms = match field("expiresIn") {
-            e if e.is_undefined() || e.is_null() => None,
+        let expiry = match field("expiresIn") {
+            e if e.is_undefined() || e.is_null() => Expiry::Unknown,
             e => match e.as_f64() {
-                Some(s) if s.is_finite() && s >= 0.0 => Some((s * 1000.0) as u64),
+                Some(s) if s.is_finite() && s >= 0.0 => Expiry::In((s * 1000.0) as u64),
                 _ => return Err("expiresIn must be a number of seconds, 0 or more"),
             },
         };
         Ok(TokenSet {
             access,
             refresh,
-            expires_in_ms,
+            expiry,
         })
+    }
+}
+
+/// Tokens as kept in storage: the expiry is absolute there, so it holds across reloads and tabs.
+struct StoredTokens {
+    access: String,
+    refresh: Option<String>,
+    expires_at: Option<u64>,
+}
+
+impl StoredTokens {
+    fn load(area: &JsValue, key: &str) -> Option<StoredTokens> {
+        let stored = glue::load_tokens(area, key);
+        if !Array::is_array(&stored) {
+            return None;
+        }
+        let stored = Array::from(&stored);
+        Some(StoredTokens {
+            access: stored.get(0).as_string()?,
+            refresh: stored.get(1).as_string(),
+            expires_at: stored.get(2).as_f64().map(|at| at as u64),
+        })
+    }
+
+    fn into_token_set(self) -> TokenSet {
+        TokenSet {
+            access: self.access,
+            refresh: self.refresh,
+            expiry: self.expires_at.map_or(Expiry::Unknown, Expiry::At),
+        }
     }
 }
 
@@ -238,19 +280,36 @@ impl Inner {
             // Another origin, or not a URL at all: fetch's business, untouched.
             return glue::send_raw(js, &input, &init);
         }
-        let admit = self.session.borrow().admit();
-        if let Admit::Send(ticket) = admit {
-            let (generation, epoch, _) = ticket.to_parts();
-            let sent = glue::send_fast(js, &input, &init, generation as f64, epoch as f64);
-            if !sent.is_undefined() {
-                return sent.unchecked_into();
+        let epoch = self.session.borrow().epoch();
+        let admit = self
+            .session
+            .borrow_mut()
+            .admit(now(), self.opts.refresh_skew_ms);
+        match admit {
+            Admit::Send(ticket) => {
+                let (generation, epoch, _) = ticket.to_parts();
+                let sent = glue::send_fast(js, &input, &init, generation as f64, epoch as f64);
+                if !sent.is_undefined() {
+                    return sent.unchecked_into();
+                }
             }
-        } else if glue::request_kind(&input, &init).unwrap_or(0) == 0 {
-            // Its own Authorization header: no need to wait for the refresh.
+            Admit::Refresh(id) => {
+                // The token is about to expire: refresh first (this starts the one refresh).
+                let url = url.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str);
+                let _ = self.start_flight(id, &url, &JsValue::UNDEFINED);
+            }
+            Admit::Wait(_) => {}
+        }
+        if glue::request_kind(&input, &init).unwrap_or(0) == 0 {
+            // Its own Authorization header: sent as is, it need not wait for the refresh.
             return glue::send_raw(js, &input, &init);
         }
+        let waiting = match admit {
+            Admit::Send(_) => None,
+            Admit::Refresh(id) | Admit::Wait(id) => Some((id, epoch)),
+        };
         let this = Rc::clone(self);
-        future_to_promise(async move { this.slow(input, init).await })
+        future_to_promise(async move { this.slow(input, init, waiting).await })
     }
 
     /// The fast path's handler for error responses (2xx and 3xx never reach it).
@@ -273,8 +332,14 @@ impl Inner {
         future_to_promise(async move { self.after_response(req, ticket, response).await }).into()
     }
 
-    /// The path for requests that must wait for a refresh or have their body copied first.
-    async fn slow(self: Rc<Self>, input: JsValue, init: JsValue) -> Result<JsValue, JsValue> {
+    /// The path for requests that must wait for a refresh (`waiting`: which one, and the epoch
+    /// they were admitted in) or have their body copied first.
+    async fn slow(
+        self: Rc<Self>,
+        input: JsValue,
+        init: JsValue,
+        waiting: Option<(FlightId, u64)>,
+    ) -> Result<JsValue, JsValue> {
         let signal = glue::signal_of(&input, &init);
         let (input, init) = if glue::request_kind(&input, &init).unwrap_or(0) == 2 {
             let pair: Array = JsFuture::from(glue::snapshot(&input, &init))
@@ -290,13 +355,28 @@ impl Inner {
             init,
             signal,
         };
-        let admit = self.session.borrow().admit();
-        let ticket = match admit {
-            Admit::Send(t) => t,
-            Admit::Wait(id) => {
-                let admitted = self.session.borrow().epoch();
+        let ticket = match waiting {
+            Some((id, admitted)) => {
                 let outcome = self.wait(self.flight_promise(id), &req.signal).await?;
                 self.session.borrow().after_wait(admitted, outcome)
+            }
+            None => {
+                // Admitted for sending, then the body was copied: admit again, as it is now.
+                let epoch = self.session.borrow().epoch();
+                let admit = self
+                    .session
+                    .borrow_mut()
+                    .admit(now(), self.opts.refresh_skew_ms);
+                match admit {
+                    Admit::Send(t) => t,
+                    Admit::Refresh(id) | Admit::Wait(id) => {
+                        if matches!(admit, Admit::Refresh(_)) {
+                            let _ = self.start_flight(id, &req.url, &JsValue::UNDEFINED);
+                        }
+                        let outcome = self.wait(self.flight_promise(id), &req.signal).await?;
+                        self.session.borrow().after_wait(epoch, outcome)
+                    }
+                }
             }
         };
         let response = JsFuture::from(self.send(&req)).await?;
@@ -402,7 +482,9 @@ impl Inner {
         }
     }
 
-    /// Runs the app's `refresh` hook for flight `id`; returns the flight's promise.
+    /// Starts flight `id`: the app's `refresh` hook, under the cross-tab lock when tabs share
+    /// tokens. `response` is the 401 that called for it, or undefined for a proactive refresh.
+    /// Returns the flight's promise (`true` when new tokens are in place).
     fn start_flight(self: &Rc<Self>, id: FlightId, url: &JsValue, response: &JsValue) -> Promise {
         let pair = glue::deferred();
         let promise: Promise = pair.get(0).unchecked_into();
@@ -417,30 +499,9 @@ impl Inner {
             });
             (glue::set_timer(ms, on_timeout.as_ref()), on_timeout)
         });
-        let refresh_token = self
-            .session
-            .borrow()
-            .refresh_token()
-            .map_or(JsValue::NULL, JsValue::from_str);
-        let header = www_authenticate(response);
-        let challenges = match header.as_deref().map(parse_challenges) {
-            Some(Ok(c)) => challenges_to_js(&c),
-            _ => challenges_to_js(&[]),
-        };
         let signal = controller
             .as_ref()
             .map_or(JsValue::UNDEFINED, |c| c.signal().into());
-        // Bound, so that `ctx.fetch(…)` does not call the browser's fetch on `ctx`.
-        let raw_fetch = match glue::fetch_of(&self.js).dyn_into::<Function>() {
-            Ok(f) => f.bind0(&JsValue::UNDEFINED).into(),
-            Err(other) => other,
-        };
-        let ctx = object(&[
-            ("refreshToken", &refresh_token),
-            ("challenges", &challenges),
-            ("fetch", &raw_fetch),
-            ("signal", &signal),
-        ]);
         *self.flight.borrow_mut() = Some(Flight {
             id,
             promise: promise.clone(),
@@ -450,23 +511,88 @@ impl Inner {
             url: url.clone(),
             response: response.clone(),
         });
-        self.emit("refresh-start", url, &[]);
-        match self.opts.refresh.call1(&JsValue::UNDEFINED, &ctx) {
-            Err(thrown) => self.settle(id, Err(Failure::Rejected(thrown))),
-            Ok(result) => {
+        let proactive = JsValue::from(response.is_undefined());
+        self.emit("refresh-start", url, &[("proactive", &proactive)]);
+        match &self.opts.storage {
+            Some(st) if self.opts.cross_tab => {
                 let this = Rc::clone(self);
-                spawn_local(async move {
-                    let settled = JsFuture::from(Promise::resolve(&result)).await;
-                    this.settle(id, settled.map_err(Failure::Rejected));
+                let response = response.clone();
+                let locked = Closure::once_into_js(move || -> Promise {
+                    // Another tab may have refreshed while this one waited for the lock: use
+                    // its tokens rather than present the refresh token a second time.
+                    if let Some(st) = &this.opts.storage {
+                        if let Some(stored) = StoredTokens::load(&st.area, &st.key) {
+                            if this.session.borrow().should_adopt(Some(&stored.access)) {
+                                this.settle(id, Ok(stored.into_token_set()));
+                                return Promise::resolve(&JsValue::UNDEFINED);
+                            }
+                        }
+                    }
+                    this.run_refresh(id, &response, &signal)
                 });
+                let mut name = String::from("reauth:");
+                name.push_str(&st.key);
+                let _ = glue::with_lock(&name, self.opts.lock_timeout_ms, &locked);
+            }
+            _ => {
+                let _ = self.run_refresh(id, response, &signal);
             }
         }
         promise
     }
 
+    /// Calls the app's `refresh` hook for flight `id` (if still current); the promise resolves
+    /// once the flight has settled (so a cross-tab lock is held until the tokens are stored).
+    fn run_refresh(self: &Rc<Self>, id: FlightId, response: &JsValue, signal: &JsValue) -> Promise {
+        if self.session.borrow().flight() != Some(id) {
+            return Promise::resolve(&JsValue::UNDEFINED);
+        }
+        let refresh_token = self
+            .session
+            .borrow()
+            .refresh_token()
+            .map_or(JsValue::NULL, JsValue::from_str);
+        let challenges = match www_authenticate(response).as_deref().map(parse_challenges) {
+            Some(Ok(c)) => challenges_to_js(&c),
+            _ => challenges_to_js(&[]),
+        };
+        // Bound, so that `ctx.fetch(…)` does not call the browser's fetch on `ctx`.
+        let raw_fetch = match glue::fetch_of(&self.js).dyn_into::<Function>() {
+            Ok(f) => f.bind0(&JsValue::UNDEFINED).into(),
+            Err(other) => other,
+        };
+        let ctx = object(&[
+            ("refreshToken", &refresh_token),
+            ("challenges", &challenges),
+            ("fetch", &raw_fetch),
+            ("signal", signal),
+        ]);
+        match self.opts.refresh.call1(&JsValue::UNDEFINED, &ctx) {
+            Err(thrown) => {
+                self.settle(id, Err(Failure::Rejected(thrown)));
+                Promise::resolve(&JsValue::UNDEFINED)
+            }
+            Ok(result) => {
+                let this = Rc::clone(self);
+                future_to_promise(async move {
+                    let settled = JsFuture::from(Promise::resolve(&result)).await;
+                    let tokens = settled.map_err(Failure::Rejected).and_then(|v| {
+                        TokenSet::from_js(&v).map_err(|what| {
+                            let mut msg = String::from("refresh resolved with bad tokens: ");
+                            msg.push_str(what);
+                            Failure::Rejected(js_sys::TypeError::new(&msg).into())
+                        })
+                    });
+                    this.settle(id, tokens);
+                    Ok(JsValue::UNDEFINED)
+                })
+            }
+        }
+    }
+
     /// The end of flight `id`: install the tokens or report the failure, then release the
     /// requests waiting for it. A flight that already ended (timed out, superseded) is ignored.
-    fn settle(self: &Rc<Self>, id: FlightId, result: Result<JsValue, Failure>) {
+    fn settle(self: &Rc<Self>, id: FlightId, result: Result<TokenSet, Failure>) {
         let flight = {
             let mut slot = self.flight.borrow_mut();
             match &*slot {
@@ -478,23 +604,17 @@ impl Inner {
         if let Some((handle, _)) = &flight.timer {
             glue::clear_timer(handle);
         }
-        let tokens = result.and_then(|v| {
-            TokenSet::from_js(&v).map_err(|what| {
-                let mut msg = String::from("refresh resolved with bad tokens: ");
-                msg.push_str(what);
-                Failure::Rejected(js_sys::TypeError::new(&msg).into())
-            })
-        });
-        let outcome = match tokens {
+        let proactive = self.session.borrow().flight_is_proactive();
+        let outcome = match result {
             Ok(t) => {
                 self.session.borrow_mut().refresh_succeeded(
                     id,
                     t.access,
                     t.refresh,
-                    t.expires_in_ms,
+                    t.expiry,
                     now(),
                 );
-                self.tokens_changed();
+                self.tokens_changed(true);
                 self.emit("refresh-success", &flight.url, &[]);
                 Outcome::Succeeded
             }
@@ -515,9 +635,17 @@ impl Inner {
                 self.emit(
                     "refresh-failure",
                     &flight.url,
-                    &[("reason", &JsValue::from_str(reason)), ("error", &error)],
+                    &[
+                        ("reason", &JsValue::from_str(reason)),
+                        ("error", &error),
+                        ("proactive", &JsValue::from(proactive)),
+                    ],
                 );
-                self.auth_failure(reason, Some(&error), &flight.url, &flight.response);
+                // A failed proactive refresh is no failure yet: the token may still be good.
+                // The requests go out with it, and a 401 then gets a refresh of its own.
+                if !proactive {
+                    self.auth_failure(reason, Some(&error), &flight.url, &flight.response);
+                }
                 Outcome::Failed
             }
         };
@@ -550,7 +678,8 @@ impl Inner {
     }
 
     /// Keeps the cached header value and the storage in step with the session.
-    fn tokens_changed(&self) {
+    /// `store`: write them to storage too (not when they came from there).
+    fn tokens_changed(&self, store: bool) {
         let (access, refresh, expires_at) = {
             let s = self.session.borrow();
             (
@@ -569,7 +698,7 @@ impl Inner {
             None => JsValue::UNDEFINED,
         };
         glue::set_auth(&self.js, &value);
-        if let Some(st) = &self.opts.storage {
+        if let (true, Some(st)) = (store, &self.opts.storage) {
             glue::store_tokens(
                 &st.area,
                 &st.key,
@@ -583,23 +712,67 @@ impl Inner {
     /// Loads the tokens kept in storage, if any.
     fn load_stored(&self) {
         let Some(st) = &self.opts.storage else { return };
-        let stored = glue::load_tokens(&st.area, &st.key);
-        if !Array::is_array(&stored) {
-            return;
-        }
-        let stored = Array::from(&stored);
-        let Some(access) = stored.get(0).as_string() else {
+        let Some(stored) = StoredTokens::load(&st.area, &st.key) else {
             return;
         };
-        let now = now();
-        let expires_in = stored
-            .get(2)
-            .as_f64()
-            .map(|at| (at as u64).saturating_sub(now));
+        let t = stored.into_token_set();
         self.session
             .borrow_mut()
-            .set_tokens(access, stored.get(1).as_string(), expires_in, now);
-        self.tokens_changed();
+            .set_tokens(t.access, t.refresh, t.expiry, now());
+        self.tokens_changed(false);
+    }
+
+    /// Another tab changed the shared tokens: adopt new ones, or log out with it.
+    fn shared_tokens_changed(&self) {
+        let Some(st) = &self.opts.storage else { return };
+        match StoredTokens::load(&st.area, &st.key) {
+            Some(stored) => {
+                if !self.session.borrow().should_adopt(Some(&stored.access)) {
+                    return;
+                }
+                let t = stored.into_token_set();
+                let superseded =
+                    self.session
+                        .borrow_mut()
+                        .set_tokens(t.access, t.refresh, t.expiry, now());
+                self.tokens_changed(false);
+                if let Some(id) = superseded {
+                    self.cancel_flight(id, Outcome::Succeeded);
+                }
+            }
+            None => self.logout(false),
+        }
+    }
+
+    /// Forgets the tokens (`store`: in storage too). With tabs sharing tokens, a logout reaches
+    /// every tab, and each one's redirect hook runs (reason `logout`).
+    fn logout(&self, store: bool) {
+        let had_tokens = {
+            let s = self.session.borrow();
+            s.access_token().is_some() || s.refresh_token().is_some()
+        };
+        let cancelled = self.session.borrow_mut().clear();
+        self.tokens_changed(store);
+        if let Some(id) = cancelled {
+            self.cancel_flight(id, Outcome::Failed);
+        }
+        if self.opts.cross_tab && had_tokens {
+            let here = glue::page_href().map_or(JsValue::UNDEFINED, JsValue::from);
+            self.auth_failure("logout", None, &here, &JsValue::UNDEFINED);
+        }
+    }
+
+    /// A page that was hidden or offline is back: its timers may not have fired, so check
+    /// the expiry now.
+    fn woke(self: &Rc<Self>) {
+        let id = self
+            .session
+            .borrow_mut()
+            .check_expiry(now(), self.opts.refresh_skew_ms);
+        if let Some(id) = id {
+            let here = glue::page_href().map_or(JsValue::UNDEFINED, JsValue::from);
+            let _ = self.start_flight(id, &here, &JsValue::UNDEFINED);
+        }
     }
 
     /// Tells the app that re-authentication failed: its `onAuthFailure` hook, else a redirect
@@ -614,11 +787,14 @@ impl Inner {
         let reason_js = JsValue::from_str(reason);
         self.emit("auth-failure", url, &[("reason", &reason_js)]);
         if let Some(hook) = &self.opts.on_auth_failure {
-            let copy = response
-                .unchecked_ref::<web_sys::Response>()
-                .clone()
-                .map_or_else(|_| response.clone(), JsValue::from);
-            let info = object(&[("reason", &reason_js), ("url", url), ("response", &copy)]);
+            let info = object(&[("reason", &reason_js), ("url", url)]);
+            if !response.is_undefined() {
+                let copy = response
+                    .unchecked_ref::<web_sys::Response>()
+                    .clone()
+                    .map_or_else(|_| response.clone(), JsValue::from);
+                let _ = Reflect::set(&info, &JsValue::from_str("response"), &copy);
+            }
             if let Some(e) = error {
                 let _ = Reflect::set(&info, &JsValue::from_str("error"), e);
             }
@@ -654,6 +830,9 @@ impl Inner {
 
 /// The `WWW-Authenticate` header of a response, if the runtime shows it.
 fn www_authenticate(response: &JsValue) -> Option<String> {
+    if !response.is_object() {
+        return None;
+    }
     let r: &web_sys::Response = response.unchecked_ref();
     r.headers().get("www-authenticate").ok().flatten()
 }

@@ -263,3 +263,101 @@ export function setTimer(ms, fn) {
 export function clearTimer(handle) {
   clearTimeout(handle);
 }
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** How long a tab that waited for the cross-tab lock lets storage updates arrive first. */
+const PROPAGATION_MS = 60;
+
+/** Runs `fn` (once, always) holding the cross-tab lock `name`: the Web Locks API where there is
+ * one, taking the lock from a holder that keeps it longer than `waitMs` (a frozen or hung tab;
+ * a closed tab's lock is released by the browser); else a lock record in localStorage with an
+ * expiry. Resolves with what `fn` resolves with. */
+export async function withLock(name, waitMs, fn) {
+  const locks = globalThis.navigator && globalThis.navigator.locks;
+  if (locks && typeof locks.request === 'function') {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), waitMs);
+    const asked = Date.now();
+    let ran = false;
+    const run = async () => {
+      clearTimeout(timer);
+      ran = true;
+      // Another tab held the lock: it has just stored new tokens, but the storage this tab
+      // reads is updated across processes with no ordering against the lock grant. Give it a
+      // moment to arrive before deciding whether to refresh.
+      if (Date.now() - asked > 2) await sleep(PROPAGATION_MS);
+      return fn();
+    };
+    try {
+      return await locks.request(name, { signal: timeout.signal }, run);
+    } catch (e) {
+      if (ran) throw e;
+      clearTimeout(timer);
+      try {
+        return await locks.request(name, { steal: true }, run);
+      } catch (e2) {
+        if (ran) throw e2;
+        return fn();
+      }
+    }
+  }
+  return storageLock(name, waitMs, fn);
+}
+
+async function storageLock(name, waitMs, fn) {
+  const key = `${name}:lock`;
+  const me = `${Date.now()}-${Math.random()}`;
+  const read = () => {
+    try {
+      return JSON.parse(localStorage.getItem(key));
+    } catch {
+      return null;
+    }
+  };
+  const deadline = Date.now() + waitMs;
+  let held = false;
+  try {
+    while (!held) {
+      const current = read();
+      if (!current || current.until < Date.now() || Date.now() > deadline) {
+        localStorage.setItem(key, JSON.stringify({ id: me, until: Date.now() + waitMs }));
+        await sleep(PROPAGATION_MS + Math.random() * 40);
+        held = read()?.id === me;
+      } else {
+        await sleep(40);
+      }
+    }
+  } catch {
+    // No usable storage: run unlocked.
+  }
+  try {
+    await sleep(PROPAGATION_MS);
+    return await fn();
+  } finally {
+    try {
+      if (read()?.id === me) localStorage.removeItem(key);
+    } catch {}
+  }
+}
+
+/** Calls `callback(newValue)` when another tab changes `key` in localStorage. */
+export function onStorage(key, callback) {
+  if (typeof globalThis.addEventListener !== 'function') return;
+  globalThis.addEventListener('storage', (e) => {
+    if (e.key === key && e.storageArea === globalThis.localStorage) callback(e.newValue);
+    else if (e.key === null) callback(null); // localStorage.clear()
+  });
+}
+
+/** Calls `callback()` when the page becomes visible again or the device comes back online,
+ * the moments a sleeping tab's timers cannot be trusted to have fired. */
+export function onWake(callback) {
+  if (typeof globalThis.addEventListener === 'function') globalThis.addEventListener('online', () => callback());
+  const doc = globalThis.document;
+  if (doc && typeof doc.addEventListener === 'function') {
+    doc.addEventListener('visibilitychange', () => {
+      if (doc.visibilityState === 'visible') callback();
+    });
+  }
+}

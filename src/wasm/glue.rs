@@ -54,6 +54,12 @@ extern "C" {
         refresh: Option<String>,
         expires_at: Option<f64>,
     );
+    #[wasm_bindgen(js_name = withLock)]
+    pub fn with_lock(name: &str, wait_ms: f64, f: &JsValue) -> Promise;
+    #[wasm_bindgen(js_name = onStorage)]
+    pub fn on_storage(key: &str, callback: &JsValue);
+    #[wasm_bindgen(js_name = onWake)]
+    pub fn on_wake(callback: &JsValue);
     #[wasm_bindgen(js_name = setTimer)]
     pub fn set_timer(ms: f64, f: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = clearTimer)]

@@ -28,9 +28,32 @@ pub(crate) struct Options {
     pub refresh_timeout_ms: Option<f64>,
     pub should_refresh: Option<Function>,
     pub on_event: Option<Function>,
+    /// Refresh before sending once the token expires within this many ms.
+    pub refresh_skew_ms: u64,
+    /// Coordinate refreshes with other tabs through shared storage and a lock.
+    pub cross_tab: bool,
+    /// How long to wait for another tab's lock before taking it.
+    pub lock_timeout_ms: f64,
 }
 
 const DEFAULT_TIMEOUT_MS: f64 = 10_000.0;
+const DEFAULT_SKEW_MS: f64 = 30_000.0;
+const DEFAULT_LOCK_TIMEOUT_MS: f64 = 5_000.0;
+
+/// A duration option: undefined gives `default`, else a finite number of ms, 0 or more.
+fn millis(obj: &JsValue, key: &str, default: f64) -> Result<f64, JsValue> {
+    let v = get(obj, key)?;
+    if v.is_undefined() {
+        return Ok(default);
+    }
+    match v.as_f64() {
+        Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(ms),
+        _ => Err(type_error(
+            key,
+            "must be a number of milliseconds, 0 or more",
+        )),
+    }
+}
 
 fn type_error(option: &str, what: &str) -> JsValue {
     let mut msg = String::from("createAuthFetch: options.");
@@ -143,6 +166,25 @@ impl Options {
             }
         };
 
+        let refresh_skew_ms = millis(opts, "refreshSkewMs", DEFAULT_SKEW_MS)? as u64;
+        let lock_timeout_ms = millis(opts, "lockTimeoutMs", DEFAULT_LOCK_TIMEOUT_MS)?;
+        let shared = storage.is_some() && string(opts, "storage")?.as_deref() == Some("local");
+        let cross_tab_js = get(opts, "crossTab")?;
+        let cross_tab = if cross_tab_js.is_undefined() {
+            shared
+        } else {
+            match cross_tab_js.as_bool() {
+                Some(true) if !shared => {
+                    return Err(type_error(
+                        "crossTab",
+                        "needs storage: 'local' (tabs share tokens through it)",
+                    ))
+                }
+                Some(b) => b,
+                None => return Err(type_error("crossTab", "must be a boolean")),
+            }
+        };
+
         Ok(Options {
             refresh,
             on_auth_failure,
@@ -153,6 +195,9 @@ impl Options {
             refresh_timeout_ms,
             should_refresh,
             on_event,
+            refresh_skew_ms,
+            cross_tab,
+            lock_timeout_ms,
         })
     }
 }

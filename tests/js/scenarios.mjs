@@ -419,6 +419,10 @@ export const scenarios = {
       [{ refresh, origins: [env.base], shouldRefresh: true }, 'options.shouldRefresh'],
       [{ refresh, origins: [env.base], onEvent: [] }, 'options.onEvent'],
       [{ refresh, origins: [env.base], loginUrl: 5 }, 'options.loginUrl'],
+      [{ refresh, origins: [env.base], refreshSkewMs: -1 }, 'options.refreshSkewMs'],
+      [{ refresh, origins: [env.base], lockTimeoutMs: NaN }, 'options.lockTimeoutMs'],
+      [{ refresh, origins: [env.base], crossTab: 'yes' }, 'options.crossTab'],
+      [{ refresh, origins: [env.base], crossTab: true }, 'options.crossTab'],
     ];
     for (const [opts, name] of cases) {
       let err;
@@ -566,5 +570,63 @@ export const scenarios = {
     const fresh = env.createAuthFetch({ origins: [env.base], refresh: async () => 'x' });
     fresh.setTokens({ accessToken: 'at-0' });
     eq((await fresh(`${env.base}/api/alive2`)).status, 200, 'the module still works');
+  },
+
+  async 'a token near expiry is refreshed before sending: the request never sees a 401'(env) {
+    const { af, calls } = await expired(env);
+    // A 2 s token: the skew (30 s by default) is capped at half its life, so from 1 s on.
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0', expiresIn: 2 });
+    await env.control.reset();
+    await sleep(1300);
+    const rs = await Promise.all([1, 2, 3].map((i) => af(`${env.base}/api/proactive/${i}`)));
+    eq(rs.map((r) => r.status), [200, 200, 200], 'all succeed');
+    const st = await env.control.state();
+    eq(st.requests.filter((q) => q.path.startsWith('/api/proactive/')).map((q) => q.auth), ['Bearer at-1', 'Bearer at-1', 'Bearer at-1'], 'sent once each, after the refresh');
+    eq([calls.length, st.refreshCalls], [1, 1], 'one proactive refresh for all three');
+  },
+
+  async 'a token that expires in 5 s is refreshed before a request at 4 s'(env) {
+    if (env.runtime !== 'node') return; // the same rule as above, at the contract's own times
+    const { af, calls } = await expired(env);
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0', expiresIn: 5 });
+    await env.control.reset();
+    await sleep(4000);
+    eq((await af(`${env.base}/api/at-4s`)).status, 200, 'success');
+    const st = await env.control.state();
+    eq(apiRequests(st, '/api/at-4s').map((q) => q.auth), ['Bearer at-1'], 'no 401: sent once, with the new token');
+    eq(calls.length, 1, 'one refresh');
+  },
+
+  async 'a JWT is refreshed before its exp; a token without a known expiry never is'(env) {
+    const b64 = (o) => btoa(JSON.stringify(o)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    const nowS = Math.floor(Date.now() / 1000);
+    const jwt = `${b64({ alg: 'none' })}.${b64({ sub: 'u', iat: nowS - 100, exp: nowS + 5 })}.sig`;
+    const { af, calls } = await expired(env);
+    // Opaque token, no expiresIn: never treated as expired, however old.
+    af.setTokens({ accessToken: 'opaque', refreshToken: 'rt-0' });
+    await af(`${env.base}/api/opaque`);
+    eq(calls.length, 1, 'only the 401 refreshed it (reactive)');
+    // A JWT 5 s from exp (lived 105 s): within the default 30 s skew, so refreshed first.
+    af.setTokens({ accessToken: jwt, refreshToken: 'rt-1' });
+    eq((await af(`${env.base}/api/jwt`)).status, 200, 'success');
+    const st = await env.control.state();
+    eq(apiRequests(st, '/api/jwt').map((q) => q.auth), ['Bearer at-2'], 'sent once, after the proactive refresh');
+    eq(calls.length, 2, 'one more refresh, before sending');
+  },
+
+  async 'a failed proactive refresh does not log the user out'(env) {
+    await env.control.reset();
+    const { refresh } = refresher(env);
+    const failures = [];
+    const events = [];
+    const af = env.createAuthFetch({
+      origins: [env.base], refresh, onAuthFailure: (i) => failures.push(i), onEvent: (e) => events.push(e),
+    });
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0', expiresIn: 2 });
+    await env.control.config({ refreshMode: 'fail' });
+    await sleep(1300);
+    eq((await af(`${env.base}/api/still-good`)).status, 200, 'sent with the token there is, which still works');
+    eq(failures.length, 0, 'no redirect');
+    ok(events.some((e) => e.type === 'refresh-failure' && e.proactive === true), 'reported as a proactive failure');
   },
 };

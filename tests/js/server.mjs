@@ -20,6 +20,8 @@ function freshState() {
     refreshToken: 'rt-0',
     refreshCalls: 0,
     refreshBodies: [],
+    usedRefreshTokens: [],
+    reuseDetected: 0,
     /** 'ok' | 'fail' | 'hang' | 'broken' (issues tokens the API then refuses) */
     refreshMode: 'ok',
     refreshDelay: 0,
@@ -107,9 +109,15 @@ export async function startServer({ cors = false } = {}) {
       state.hanging.push(res);
       return;
     }
-    if (state.refreshMode === 'fail' || presented !== state.refreshToken) {
-      return json(res, 400, { error: 'invalid_grant' });
+    if (state.refreshMode === 'fail') return json(res, 400, { error: 'invalid_grant' });
+    if (presented !== null && state.usedRefreshTokens.includes(presented)) {
+      // Reuse of a rotated refresh token: revoke the whole family, as OAuth servers do.
+      state.reuseDetected += 1;
+      state.refreshToken = null;
+      return json(res, 400, { error: 'invalid_grant', error_description: 'refresh token reused' });
     }
+    if (presented !== state.refreshToken) return json(res, 400, { error: 'invalid_grant' });
+    state.usedRefreshTokens.push(presented);
     state.n += 1;
     state.refreshToken = `rt-${state.n}`;
     const issued = `at-${state.n}`;

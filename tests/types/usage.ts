@@ -32,13 +32,22 @@ const authFetch: AuthFetch = createAuthFetch({
     return { accessToken: j.access_token, refreshToken: j.refresh_token, expiresIn: j.expires_in };
   },
   onAuthFailure(info: AuthFailure) {
+    const url: string = info.url;
+    if (info.reason === 'logout') {
+      // @ts-expect-error a logout has no response
+      const none: Response = info.response;
+      void none;
+      return;
+    }
     const reason: 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized' = info.reason;
     const status: number = info.response.status;
-    const url: string = info.url;
     void [reason, status, url, info.error];
   },
   storage: 'local',
   storageKey: 'my-app',
+  crossTab: true,
+  lockTimeoutMs: 3000,
+  refreshSkewMs: 60_000,
   refreshTimeoutMs: 5000,
   shouldRefresh: (response, cs) => response.status === 401 && cs.length === 0,
   onEvent(e: AuthEvent) {
