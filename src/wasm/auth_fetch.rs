@@ -593,17 +593,9 @@ impl Inner {
     /// The end of flight `id`: install the tokens or report the failure, then release the
     /// requests waiting for it. A flight that already ended (timed out, superseded) is ignored.
     fn settle(self: &Rc<Self>, id: FlightId, result: Result<TokenSet, Failure>) {
-        let flight = {
-            let mut slot = self.flight.borrow_mut();
-            match &*slot {
-                Some(f) if f.id == id => slot.take(),
-                _ => None,
-            }
+        let Some(flight) = self.take_flight(id) else {
+            return;
         };
-        let Some(flight) = flight else { return };
-        if let Some((handle, _)) = &flight.timer {
-            glue::clear_timer(handle);
-        }
         let proactive = self.session.borrow().flight_is_proactive();
         let outcome = match result {
             Ok(t) => {
@@ -655,19 +647,26 @@ impl Inner {
         );
     }
 
-    /// Ends flight `id` without the hook's result (the app set or cleared the tokens).
-    fn cancel_flight(&self, id: FlightId, outcome: Outcome) {
+    /// Takes flight `id` out of the slot (if it is still the current one) and stops its timer.
+    fn take_flight(&self, id: FlightId) -> Option<Flight> {
         let flight = {
             let mut slot = self.flight.borrow_mut();
             match &*slot {
                 Some(f) if f.id == id => slot.take(),
                 _ => None,
             }
-        };
-        let Some(flight) = flight else { return };
+        }?;
         if let Some((handle, _)) = &flight.timer {
             glue::clear_timer(handle);
         }
+        Some(flight)
+    }
+
+    /// Ends flight `id` without the hook's result (the app set or cleared the tokens).
+    fn cancel_flight(&self, id: FlightId, outcome: Outcome) {
+        let Some(flight) = self.take_flight(id) else {
+            return;
+        };
         if let Some(c) = &flight.controller {
             c.abort();
         }

@@ -18,25 +18,28 @@ const types = {
   '.css': 'text/css',
 };
 
+/** Answers a GET for `pathname` with the file under `base`, refusing paths that leave it. */
+export async function sendFile(base, pathname, res) {
+  const path = normalize(decodeURIComponent(pathname));
+  let file = join(base, path);
+  if (file !== base && !file.startsWith(base + sep)) {
+    res.writeHead(403).end();
+    return;
+  }
+  if (path.endsWith('/')) file = join(file, 'index.html');
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+    res.end(body);
+  } catch {
+    res.writeHead(404).end('not found');
+  }
+}
+
 /** Serves the files under `dir` on 127.0.0.1 at a random port. Resolves with { url, close }. */
 export async function serveStatic(dir) {
   const base = resolve(dir);
-  const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    let file = join(base, path);
-    if (file !== base && !file.startsWith(base + sep)) {
-      res.writeHead(403).end();
-      return;
-    }
-    if (path.endsWith('/')) file = join(file, 'index.html');
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end('not found');
-    }
-  });
+  const server = createServer((req, res) => sendFile(base, new URL(req.url, 'http://x').pathname, res));
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
   return {

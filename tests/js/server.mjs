@@ -3,14 +3,7 @@
 // records every request it receives (headers and body bytes), knobs to make refreshes slow,
 // failing or hanging, and the repository's files for the browser pages.
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, resolve, sep } from 'node:path';
-import { root } from './helpers.mjs';
-
-const types = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm', '.json': 'application/json',
-};
+import { root, sendFile } from './helpers.mjs';
 
 function freshState() {
   return {
@@ -148,19 +141,7 @@ export async function startServer({ cors = false } = {}) {
     return json(res, 404, {});
   }
 
-  async function files(req, res, url) {
-    const base = root;
-    const path = normalize(decodeURIComponent(url.pathname));
-    let file = join(base, path);
-    if (!file.startsWith(base + sep)) return res.writeHead(403).end();
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end('not found');
-    }
-  }
+  const files = (req, res, url) => sendFile(root, url.pathname, res);
 
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
