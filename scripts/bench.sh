@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The benchmarks (not part of the tests): reauth against the interceptors apps would pick
+# instead, on the same work in one run. Results print as tables; BENCHMARKS.md records them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+./scripts/setup.sh
+./scripts/build.sh
+if ! cmp -s bench/package-lock.json bench/node_modules/.reauth-lock 2>/dev/null; then
+  (cd bench && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.reauth-lock)
+fi
+echo "== parser: headers per second, reauth vs http-auth (native)"
+cargo bench --quiet --bench parse
+echo "== thundering herd, late 401s, refresh failure (1,000 concurrent requests)"
+node bench/herd.mjs "${RUNS:-5}"
+echo "== memory over 100,000 calls"
+node --expose-gc bench/memory.mjs
