@@ -15,5 +15,7 @@ echo "== success-path overhead over a stub fetch (a process per contender)"
 node bench/overhead.mjs
 echo "== thundering herd, late 401s, refresh failure (1,000 concurrent requests)"
 node bench/herd.mjs "${RUNS:-5}"
+echo "== what a bundler ships (esbuild --bundle --minify; gzip -9, brotli)"
+node bench/size.mjs
 echo "== memory over 100,000 calls"
 node --expose-gc bench/memory.mjs
