@@ -102,6 +102,7 @@ impl AuthFetchCore {
                 js,
             }
         });
+        glue::setup_scratch();
         inner.load_stored();
         if let (true, Some(st)) = (inner.opts.cross_tab, &inner.opts.storage) {
             let weak = Rc::downgrade(&inner);
@@ -275,8 +276,12 @@ impl Inner {
 
     fn fetch(self: &Rc<Self>, input: JsValue, init: JsValue) -> Promise {
         let js = &self.js;
-        let url = input.as_string().or_else(|| glue::url_of(&input));
-        if !url.as_deref().is_some_and(|u| self.allowed(u)) {
+        let allowed = match glue::request_url(&input) {
+            glue::RequestUrl::Scratch(u) => self.allowed(u),
+            glue::RequestUrl::Owned(u) => self.allowed(&u),
+            glue::RequestUrl::None => false,
+        };
+        if !allowed {
             // Another origin, or not a URL at all: fetch's business, untouched.
             return glue::send_raw(js, &input, &init);
         }
@@ -295,7 +300,7 @@ impl Inner {
             }
             Admit::Refresh(id) => {
                 // The token is about to expire: refresh first (this starts the one refresh).
-                let url = url.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str);
+                let url = glue::url_of(&input).map_or(JsValue::UNDEFINED, JsValue::from);
                 let _ = self.start_flight(id, &url, &JsValue::UNDEFINED);
             }
             Admit::Wait(_) => {}

@@ -361,3 +361,27 @@ export function onWake(callback) {
     });
   }
 }
+
+// A scratch area in wasm memory for request URLs: the origin check reads the URL there
+// without a heap allocation per request.
+let scratch;
+const encoder = new TextEncoder();
+
+/** Tells the glue where the scratch area is (`ptr`, `len` bytes of `memory`). */
+export function initScratch(memory, ptr, len) {
+  scratch = { memory, ptr, len, view: new Uint8Array(memory.buffer, ptr, len) };
+}
+
+/** Writes the URL a fetch input names into the scratch area as UTF-8. Returns its length, -1
+ * when it does not fit (the caller then asks for it as a string), or -2 when the input names no
+ * URL. */
+export function urlIntoScratch(input) {
+  const url = typeof input === 'string' ? input : urlOf(input);
+  if (url === undefined) return -2;
+  if (url.length > scratch.len) return -1;
+  if (scratch.view.buffer !== scratch.memory.buffer) {
+    scratch.view = new Uint8Array(scratch.memory.buffer, scratch.ptr, scratch.len); // memory grew
+  }
+  const { read, written } = encoder.encodeInto(url, scratch.view);
+  return read === url.length ? written : -1;
+}
