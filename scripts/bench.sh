@@ -11,8 +11,11 @@ if ! cmp -s bench/package-lock.json bench/node_modules/.reauth-lock 2>/dev/null;
 fi
 echo "== parser: headers per second, reauth vs http-auth (native)"
 cargo bench --quiet --bench parse
+node bench/parser-wasm.mjs
 echo "== success-path overhead over a stub fetch (a process per contender)"
 node bench/overhead.mjs
+echo "== Chromium: success-path overhead and start-up"
+node bench/browser.mjs
 echo "== thundering herd, late 401s, refresh failure (1,000 concurrent requests)"
 node bench/herd.mjs "${RUNS:-5}"
 echo "== what a bundler ships (esbuild --bundle --minify; gzip -9, brotli)"
