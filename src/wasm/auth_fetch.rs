@@ -274,6 +274,21 @@ impl Inner {
         }
     }
 
+    /// Admits a new request: the session's answer and the epoch it was admitted in. A proactive
+    /// refresh that the answer calls for (the token is about to expire) is started here.
+    fn admit(self: &Rc<Self>, input: &JsValue) -> (Admit, u64) {
+        let epoch = self.session.borrow().epoch();
+        let admit = self
+            .session
+            .borrow_mut()
+            .admit(now(), self.opts.refresh_skew_ms);
+        if let Admit::Refresh(id) = admit {
+            let url = glue::url_of(input).map_or(JsValue::UNDEFINED, JsValue::from);
+            let _ = self.start_flight(id, &url, &JsValue::UNDEFINED);
+        }
+        (admit, epoch)
+    }
+
     fn fetch(self: &Rc<Self>, input: JsValue, init: JsValue) -> Promise {
         let js = &self.js;
         let allowed = match glue::request_url(&input) {
@@ -285,25 +300,13 @@ impl Inner {
             // Another origin, or not a URL at all: fetch's business, untouched.
             return glue::send_raw(js, &input, &init);
         }
-        let epoch = self.session.borrow().epoch();
-        let admit = self
-            .session
-            .borrow_mut()
-            .admit(now(), self.opts.refresh_skew_ms);
-        match admit {
-            Admit::Send(ticket) => {
-                let (generation, epoch, _) = ticket.to_parts();
-                let sent = glue::send_fast(js, &input, &init, generation as f64, epoch as f64);
-                if !sent.is_undefined() {
-                    return sent.unchecked_into();
-                }
+        let (admit, epoch) = self.admit(&input);
+        if let Admit::Send(ticket) = admit {
+            let (generation, epoch, _) = ticket.to_parts();
+            let sent = glue::send_fast(js, &input, &init, generation as f64, epoch as f64);
+            if !sent.is_undefined() {
+                return sent.unchecked_into();
             }
-            Admit::Refresh(id) => {
-                // The token is about to expire: refresh first (this starts the one refresh).
-                let url = glue::url_of(&input).map_or(JsValue::UNDEFINED, JsValue::from);
-                let _ = self.start_flight(id, &url, &JsValue::UNDEFINED);
-            }
-            Admit::Wait(_) => {}
         }
         if glue::request_kind(&input, &init).unwrap_or(0) == 0 {
             // Its own Authorization header: sent as is, it need not wait for the refresh.
@@ -365,24 +368,14 @@ impl Inner {
                 let outcome = self.wait(self.flight_promise(id), &req.signal).await?;
                 self.session.borrow().after_wait(admitted, outcome)
             }
-            None => {
-                // Admitted for sending, then the body was copied: admit again, as it is now.
-                let epoch = self.session.borrow().epoch();
-                let admit = self
-                    .session
-                    .borrow_mut()
-                    .admit(now(), self.opts.refresh_skew_ms);
-                match admit {
-                    Admit::Send(t) => t,
-                    Admit::Refresh(id) | Admit::Wait(id) => {
-                        if matches!(admit, Admit::Refresh(_)) {
-                            let _ = self.start_flight(id, &req.url, &JsValue::UNDEFINED);
-                        }
-                        let outcome = self.wait(self.flight_promise(id), &req.signal).await?;
-                        self.session.borrow().after_wait(epoch, outcome)
-                    }
+            // Admitted for sending, then the body was copied: admit again, as things are now.
+            None => match self.admit(&req.input) {
+                (Admit::Send(t), _) => t,
+                (Admit::Refresh(id) | Admit::Wait(id), epoch) => {
+                    let outcome = self.wait(self.flight_promise(id), &req.signal).await?;
+                    self.session.borrow().after_wait(epoch, outcome)
                 }
-            }
+            },
         };
         let response = JsFuture::from(self.send(&req)).await?;
         if !self.wants_refresh(&response) {
