@@ -42,11 +42,14 @@ test('without onAuthFailure, a failed refresh sends the page to loginUrl with re
   await other.goto(start);
   await other.waitForFunction(() => window.ready === true);
   const navigated = other.waitForURL(/\/login\?/, { timeout: 10000 });
-  await other.evaluate(async () => {
-    const { createAuthFetch } = await import('/pkg/index.js');
-    const af = createAuthFetch({ refresh: async () => { throw new Error('expired session'); }, loginUrl: '/login' });
-    af.setTokens({ accessToken: 'stale' });
-    await af('/api/needs-login');
+  // Started, not awaited in the page: the redirect replaces the page before the call returns.
+  await other.evaluate(() => {
+    (async () => {
+      const { createAuthFetch } = await import('/pkg/index.js');
+      const af = createAuthFetch({ refresh: async () => { throw new Error('expired session'); }, loginUrl: '/login' });
+      af.setTokens({ accessToken: 'stale' });
+      await af('/api/needs-login');
+    })();
   });
   await navigated;
   const url = new URL(other.url());
