@@ -27,7 +27,7 @@ extern crate std;
 #[cfg(all(target_arch = "wasm32", feature = "standalone"))]
 mod standalone {
     #[global_allocator]
-    static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+    static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
     /// A panic would be a bug; the page keeps running only if the module traps cleanly.
     #[panic_handler]
