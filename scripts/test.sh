@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up (idempotent), lints, native tests, the package build, wasm-bindgen
 # tests in Node and in headless Chromium, and the JS tests against the built package in Node and
-# Chromium. Every tier runs even when an earlier one fails; the last line is `N passed, N failed`.
+# Chromium. Every tier runs even when an earlier one fails; the last line is `N passed, N failed, N skipped`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -9,6 +9,7 @@ logs=target/test-logs
 mkdir -p "$logs"
 passed=0
 failed=0
+skipped=0
 t0=$SECONDS
 
 tier() { printf '\n=== %s\n' "$*"; }
@@ -61,9 +62,10 @@ node --test --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" tests/js/*.test.mjs
 rc=$?
 p=$(awk '/^# pass /{print $3}' "$tap" | tail -1); f=$(awk '/^# fail /{print $3}' "$tap" | tail -1)
-passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+k=$(awk '/^# skipped /{print $3}' "$tap" | tail -1)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${k:-0}))
 if [ "$rc" != 0 ] && [ "${f:-0}" = 0 ]; then failed=$((failed + 1)); echo "FAILED: node --test (exit $rc)"; fi
 
 printf '\n=== done in %ss\n' $((SECONDS - t0))
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

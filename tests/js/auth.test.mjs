@@ -33,5 +33,8 @@ after(async () => {
 });
 
 for (const [name, run] of Object.entries(scenarios)) {
-  test(name, () => run(env));
+  test(name, async (t) => {
+    const result = await run(env);
+    if (result?.skip) t.skip(result.skip);
+  });
 }
