@@ -2,7 +2,8 @@
 // file (bundlers such as Vite rewrite that URL to the emitted asset).
 import initWasm from './reauth_wasm.js';
 
-export { parseChallenges, initSync } from './reauth_wasm.js';
+export { initSync } from './reauth_wasm.js';
+export { parseChallenges } from './challenges.js';
 export { createAuthFetch } from './auth-fetch.js';
 
 /**

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { initSync } from './reauth_wasm.js';
 
-export { parseChallenges, initSync } from './reauth_wasm.js';
+export { initSync } from './reauth_wasm.js';
+export { parseChallenges } from './challenges.js';
 export { createAuthFetch } from './auth-fetch.js';
 
 initSync({ module: readFileSync(new URL('./reauth_wasm_bg.wasm', import.meta.url)) });

@@ -12,7 +12,10 @@
 //! - [`jwt`]: when a JWT access token expires (its `exp`, read without verification).
 //! - [`origin`]: which origin a request URL goes to, for the common forms (pure).
 //! - [`session`]: tokens and the single-flight refresh state machine (time as an argument).
-//! - `wasm` (only on `wasm32`): the `#[wasm_bindgen]` surface, the only code that touches JS.
+//! - [`wire`]: how tickets, answers and parsed challenges cross to the JS shell (numbers and
+//!   strings).
+//! - `wasm` (only on `wasm32`): the `#[wasm_bindgen]` exports; the package's JS shell
+//!   (`pkg/auth-fetch.js`) does the fetch plumbing and asks these for every decision.
 //!
 //! The core has no `JsValue`, does no I/O and reads no clock; it is tested natively.
 #![deny(missing_docs)]
@@ -42,6 +45,7 @@ pub mod jwt;
 pub mod origin;
 pub mod policy;
 pub mod session;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

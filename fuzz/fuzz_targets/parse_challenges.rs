@@ -1,6 +1,7 @@
 //! The parser never panics, its errors point inside the input, a successful parse survives a
 //! round trip through its plainest serialization, the policy decides on anything, and the
-//! parser agrees with http-auth's except for the intended differences.
+//! parser agrees with http-auth's except for the intended differences, and the encoding for
+//! the JS shell keeps every value in one field.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -34,10 +35,16 @@ fuzz_target!(|data: &[u8]| {
             let again = reauth::parse_challenges(&text).expect("the plain form parses");
             assert_eq!(again, challenges, "round trip of {input:?} via {text:?}");
             let _ = decide(401, Header::Parsed(&challenges), Facts::default());
+            // The shell's encoding: one field per value, separators never inside a value.
+            let wire = reauth::wire::encode(input);
+            let fields: usize = challenges.iter().map(|c| 2 + 2 * c.params.len()).sum();
+            let separators = wire.matches(['\0', '\u{1}']).count();
+            assert_eq!(separators + 1, fields.max(1), "encoding of {input:?}");
         }
         Err(e) => {
             assert!(e.pos <= input.len());
             assert!(decide(401, Header::Invalid(&e), Facts::default()).is_refresh());
+            assert!(reauth::wire::encode(input).starts_with('\u{2}'));
         }
     }
     if let compare::Outcome::Mismatch(m) = compare::compare(input) {

@@ -1,6 +1,6 @@
-// Small helpers of the wasm layer for work on JS objects that would take many calls across the
-// wasm boundary from Rust (headers in their three shapes, request bodies). They make no
-// decision: src/wasm/auth_fetch.rs and the pure core decide.
+// The runtime helpers of the JS shell: fetch inputs and their headers in all their shapes,
+// request bodies, abort signals, storage, cross-tab locks and page events. They make no
+// decision about tokens: auth-fetch.js asks the wasm core for those.
 
 /** Marks the functions createAuthFetch returns, so that a page that installs one as
  * `globalThis.fetch` does not send authFetch's own requests back into itself. */
@@ -84,7 +84,7 @@ export async function snapshot(input, init) {
 }
 
 /** `init` with `Authorization: <value>` added, in the shape its headers were given. */
-function withAuthorization(init, value) {
+export function withAuthorization(init, value) {
   const next = init == null ? {} : Object.assign({}, init);
   const h = next.headers;
   if (h == null) {
@@ -99,64 +99,6 @@ function withAuthorization(init, value) {
     next.headers = Object.assign({}, h, { authorization: value });
   }
   return next;
-}
-
-/** Sends `input` with `init`, adding the Authorization header when `value` is a string. */
-export function send(fetchFn, input, init, value) {
-  return value === undefined ? fetchFn(input, init) : fetchFn(input, withAuthorization(init, value));
-}
-
-/** The per-instance values the send paths read on every call, kept on the JS side so a call
- * crosses the wasm boundary once: the Authorization value for the current token (or
- * undefined), the app's fetch (or undefined: the global one), the global fetch as it was at
- * creation, and the wasm handler for error responses. */
-export function makeState(fetchOption, handler) {
-  return { auth: undefined, fetch: fetchOption, fallback: globalFetch(undefined), handler };
-}
-
-/** Updates the Authorization value after the tokens changed. */
-export function setAuth(state, value) {
-  state.auth = value;
-}
-
-/** The fetch to send with: the app's, else the global one read now. */
-export function fetchOf(state) {
-  return state.fetch === undefined ? globalFetch(state.fallback) : state.fetch;
-}
-
-function rejecting(f) {
-  try {
-    return Promise.resolve(f());
-  } catch (e) {
-    return Promise.reject(e);
-  }
-}
-
-/** Sends exactly as given (another origin, or the request's own Authorization). */
-export function sendRaw(state, input, init) {
-  return rejecting(() => fetchOf(state)(input, init));
-}
-
-/** Sends with the current token. */
-export function sendAuthed(state, input, init) {
-  return rejecting(() => send(fetchOf(state), input, init, state.auth));
-}
-
-/** The success path of a request the session admitted: sends it with the current token and
- * hands only error responses (status 400 and up, the only ones the policy or `shouldRefresh`
- * look at) to the wasm handler, with the request's ticket. Returns undefined when the request
- * needs a snapshot of its body first (the slow path). */
-export function sendFast(state, input, init, generation, epoch) {
-  let kind;
-  try {
-    kind = requestKind(input, init);
-  } catch {
-    kind = 0;
-  }
-  if (kind === 0) return sendRaw(state, input, init);
-  if (kind === 2) return undefined;
-  return sendAuthed(state, input, init).then((r) =>
-    (r.status >= 400 ? state.handler(r, input, init, generation, epoch) : r));
 }
 
 /** The signal of a fetch call, from init or from a Request input. */
@@ -178,13 +120,6 @@ export function abortable(promise, signal) {
       (e) => { signal.removeEventListener('abort', onAbort); reject(e); },
     );
   });
-}
-
-/** A promise and the function that resolves it. */
-export function deferred() {
-  let resolve;
-  const promise = new Promise((r) => { resolve = r; });
-  return [promise, resolve];
 }
 
 /** Reports an error thrown by a user's hook where the runtime shows such errors. */
@@ -252,16 +187,6 @@ export function storeTokens(area, key, access, refresh, expiresAt) {
   } catch (e) {
     report(e);
   }
-}
-
-/** setTimeout that works in windows, workers and Node; returns a handle for clearTimer. */
-export function setTimer(ms, fn) {
-  return setTimeout(fn, ms);
-}
-
-/** clearTimeout for a handle from setTimer. */
-export function clearTimer(handle) {
-  clearTimeout(handle);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -362,26 +287,3 @@ export function onWake(callback) {
   }
 }
 
-// A scratch area in wasm memory for request URLs: the origin check reads the URL there
-// without a heap allocation per request.
-let scratch;
-const encoder = new TextEncoder();
-
-/** Tells the glue where the scratch area is (`ptr`, `len` bytes of `memory`). */
-export function initScratch(memory, ptr, len) {
-  scratch = { memory, ptr, len, view: new Uint8Array(memory.buffer, ptr, len) };
-}
-
-/** Writes the URL a fetch input names into the scratch area as UTF-8. Returns its length, -1
- * when it does not fit (the caller then asks for it as a string), or -2 when the input names no
- * URL. */
-export function urlIntoScratch(input) {
-  const url = typeof input === 'string' ? input : urlOf(input);
-  if (url === undefined) return -2;
-  if (url.length > scratch.len) return -1;
-  if (scratch.view.buffer !== scratch.memory.buffer) {
-    scratch.view = new Uint8Array(scratch.memory.buffer, scratch.ptr, scratch.len); // memory grew
-  }
-  const { read, written } = encoder.encodeInto(url, scratch.view);
-  return read === url.length ? written : -1;
-}
