@@ -4,20 +4,24 @@
 /// The `exp` and `iat` claims (seconds since the epoch) of a JWT, when the token is a
 /// three-part JWS whose payload is a JSON object with a numeric `exp`.
 pub fn expiry(token: &str) -> Option<(u64, Option<u64>)> {
-    let mut parts = token.split('.');
-    let (_header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
+    // header.payload.signature: exactly two dots. (Byte positions and `get`, not `split`,
+    // keep the slicing panic paths out of the wasm build.)
+    let bytes = token.as_bytes();
+    let first = bytes.iter().position(|&b| b == b'.')?;
+    let after = bytes.get(first + 1..)?;
+    let second = after.iter().position(|&b| b == b'.')?;
+    if after.get(second + 1..)?.contains(&b'.') {
         return None;
     }
-    let json = base64url_decode(payload)?;
+    let json = base64url_decode(after.get(..second)?)?;
     let exp = number_claim(&json, b"exp")?;
     Some((exp, number_claim(&json, b"iat")))
 }
 
-fn base64url_decode(s: &str) -> Option<alloc::vec::Vec<u8>> {
+fn base64url_decode(s: &[u8]) -> Option<alloc::vec::Vec<u8>> {
     let mut out = alloc::vec::Vec::with_capacity(s.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
-    for b in s.bytes() {
+    for &b in s {
         let v = match b {
             b'A'..=b'Z' => b - b'A',
             b'a'..=b'z' => b - b'a' + 26,

@@ -30,7 +30,8 @@ extern crate std;
 #[cfg(all(target_arch = "wasm32", feature = "standalone"))]
 mod standalone {
     #[global_allocator]
-    static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+    static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+        unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
     /// A panic would be a bug; the page keeps running only if the module traps cleanly.
     #[panic_handler]

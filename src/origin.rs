@@ -46,8 +46,12 @@ pub fn classify(url: &str) -> Target<'_> {
         .position(|b| matches!(b, b'/' | b'?' | b'#'))
         .unwrap_or(after_scheme.len());
     let authority = after_scheme.as_bytes().get(..end).unwrap_or_default();
-    let (host, port) = match authority.iter().position(|&b| b == b':') {
-        Some(i) => (&authority[..i], Some(&authority[i..])),
+    let (host, port) = match authority
+        .iter()
+        .position(|&b| b == b':')
+        .and_then(|i| authority.split_at_checked(i))
+    {
+        Some((host, port)) => (host, Some(port)),
         None => (authority, None),
     };
     let host_ok = !host.is_empty()
@@ -62,17 +66,20 @@ pub fn classify(url: &str) -> Target<'_> {
         && !host.windows(5).any(|w| w == b".xn--");
     let port_ok = match port {
         None => true,
-        Some(p) => {
-            p.len() > 1
-                && p.len() <= 6
-                && p[1] != b'0'
-                && p[1..].iter().all(u8::is_ascii_digit)
-                && p != default_port.as_bytes()
-                && p[1..]
-                    .iter()
-                    .fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'))
-                    <= 65535
-        }
+        // `:` then 1 to 5 digits, no leading zero, not the default port, at most 65535.
+        Some(p) => match p.get(1..) {
+            Some(digits @ [first, ..]) => {
+                digits.len() <= 5
+                    && *first != b'0'
+                    && digits.iter().all(u8::is_ascii_digit)
+                    && p != default_port.as_bytes()
+                    && digits
+                        .iter()
+                        .fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'))
+                        <= 65535
+            }
+            _ => false,
+        },
     };
     if host_ok && port_ok {
         url.get(..scheme_len + end)

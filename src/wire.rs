@@ -119,19 +119,15 @@ fn error_text(e: ParseError) -> String {
     msg
 }
 
-/// Appends `n` in decimal without the formatting machinery (it is large in wasm).
-fn push_decimal(out: &mut String, mut n: usize) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Appends `n` in decimal, without the formatting machinery or any indexing (both bring
+/// panic and formatting code into the wasm build).
+fn push_decimal(out: &mut String, n: usize) {
+    let mut div = 1;
+    while n / div >= 10 {
+        div *= 10;
     }
-    for &b in &buf[i..] {
-        out.push(b as char);
+    while div > 0 {
+        out.push(char::from(b'0' + (n / div % 10) as u8));
+        div /= 10;
     }
 }
