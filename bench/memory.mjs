@@ -9,7 +9,7 @@ if (typeof gc !== 'function') {
   console.error('run with: node --expose-gc bench/memory.mjs');
   process.exit(2);
 }
-const wasm = initSync({ module: readFileSync(new URL('../pkg/reauth_wasm_bg.wasm', import.meta.url)) });
+const wasm = initSync({ module: readFileSync(new URL('../pkg/reauth.wasm', import.meta.url)) });
 
 // The stub server accepts only the newest token; at every 100th URL it rotates that token, so
 // the requests of that batch still carrying the old one get 401s and share one refresh.

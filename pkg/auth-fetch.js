@@ -4,11 +4,12 @@
 // app's hooks, the refresh timer, storage, cross-tab locks and page events. Every decision is
 // the core's (src/wasm/mod.rs over the pure Rust session and policy): whether a URL may get the
 // token, whether a request goes now or waits for a refresh, what a 401 calls for, and which
-// responses a refresh can answer. A request carries its ticket from the core as one number.
+// responses a refresh can answer. A request carries its ticket from the core as one number;
+// strings cross through the core's buffer (wasm.js).
 //
 // The success path is one call into wasm to check the origin, one to admit the request, and the
 // fetch: no extra promise, no copy of the request.
-import { Core, decide, scratchPtr, wasmMemory } from './reauth_wasm.js';
+import { ex, put, take } from './wasm.js';
 import { parseChallenges } from './challenges.js';
 import {
   MARK, abortable, assignLocation, globalFetch, loadTokens, onStorage, onWake, originOf,
@@ -51,15 +52,9 @@ function readOptions(opts) {
   }
   const refresh = fn(opts, 'refresh');
   if (!refresh) throw fail('refresh', 'is required: a function that returns new tokens');
-  const o = {
-    refresh,
-    onAuthFailure: fn(opts, 'onAuthFailure'),
-    shouldRefresh: fn(opts, 'shouldRefresh'),
-    onEvent: fn(opts, 'onEvent'),
-    fetch: fn(opts, 'fetch'),
-    loginUrl: str(opts, 'loginUrl'),
-    origins: [],
-  };
+  const o = { refresh, origins: [] };
+  for (const hook of ['onAuthFailure', 'shouldRefresh', 'onEvent', 'fetch']) o[hook] = fn(opts, hook);
+  o.loginUrl = str(opts, 'loginUrl');
   const origins = opts.origins;
   if (origins == null) {
     const own = pageOrigin();
@@ -119,24 +114,33 @@ function tokenSet(v) {
   return [accessToken, refreshToken ?? undefined, expiresIn == null ? -1 : Math.floor(expiresIn * 1000), -1];
 }
 
+/**
+ * A JWT's `exp` and `iat` claims (seconds; -1 when absent), read without verifying anything,
+ * only to know when the token expires. Anything that is not a JWT with a numeric `exp` gives
+ * [-1, -1]: no known expiry.
+ */
+function claims(token) {
+  const parts = token.split('.');
+  if (parts.length === 3) {
+    try {
+      const { exp, iat } = JSON.parse(atob(parts[1].replace(/-/g, '+').replace(/_/g, '/')));
+      const seconds = (n) => (typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.floor(n) : -1);
+      if (seconds(exp) >= 0) return [seconds(exp), seconds(iat)];
+    } catch {
+      // Not base64url JSON: not a JWT.
+    }
+  }
+  return [-1, -1];
+}
+
 /** Stored tokens `[access, refresh, expiresAt]` as a token set. */
 const fromStore = (s) => [s[0], s[1], -1, s[2] ?? -1];
 
-// The scratch area in wasm memory where the origin check reads request URLs.
-const SCRATCH_LEN = 2048;
-const encoder = new TextEncoder();
-let scratch;
+/** Longer URLs (data: URLs, say) go straight to the URL parser instead of through the core. */
+const LONG_URL = 4096;
 
-/** Writes `url` into the scratch area; returns its length in bytes, or -1 if it does not fit. */
-function intoScratch(url) {
-  if (url.length > SCRATCH_LEN) return -1;
-  if (scratch === undefined || scratch.byteLength === 0) {
-    // First use, or the memory grew (which detaches the old view).
-    scratch = new Uint8Array(wasmMemory().buffer, scratchPtr(), SCRATCH_LEN);
-  }
-  const { read, written } = encoder.encodeInto(url, scratch);
-  return read === url.length ? written : -1;
-}
+/** Frees a core when its authFetch is garbage-collected. */
+const cores = new FinalizationRegistry((h) => ex.drop(h));
 
 /**
  * Creates `authFetch`: `fetch` with the access token attached to allowed origins, one shared
@@ -144,10 +148,12 @@ function intoScratch(url) {
  */
 export function createAuthFetch(options) {
   const o = readOptions(options);
-  const core = new Core();
-  for (const origin of o.origins) core.allow(origin);
+  if (ex === undefined) throw new Error('reauth: await init() (or call initSync) before createAuthFetch');
+  /** This instance's core (its handle). */
+  const h = ex.create();
+  for (const origin of o.origins) ex.allow(h, put(origin));
   const page = pageOrigin();
-  if (page !== undefined && o.origins.includes(page)) core.allowPage();
+  if (page !== undefined && o.origins.includes(page)) ex.allowPage(h);
   const fallbackFetch = globalFetch(undefined);
   const st = o.storage;
 
@@ -169,12 +175,11 @@ export function createAuthFetch(options) {
 
   /** Whether `url` may get the token. */
   function allowed(url) {
-    const n = intoScratch(url);
-    const answer = n < 0 ? 2 : core.check(n);
+    const answer = url.length > LONG_URL ? 2 : ex.check(h, put(url));
     if (answer !== 2) return answer === 1;
     // Not one of the common forms: the URL parser decides, against the page's URL.
     const origin = originOf(url, pageHref());
-    return origin !== undefined && core.allowedOrigin(origin);
+    return origin !== undefined && ex.allowedOrigin(h, put(origin)) === 1;
   }
 
   function emit(type, url, extra) {
@@ -216,16 +221,24 @@ export function createAuthFetch(options) {
 
   /** Keeps the header value (and, with `store`, the storage) in step with the core. */
   function tokensChanged(store) {
-    const access = core.accessToken();
+    const access = take(ex.accessToken(h));
     auth = access === undefined ? undefined : `Bearer ${access}`;
     if (store && st) {
-      const at = core.expiresAt();
-      storeTokens(st.area, st.key, access, core.refreshToken(), at < 0 ? undefined : at);
+      const at = ex.expiresAt(h);
+      storeTokens(st.area, st.key, access, take(ex.refreshToken(h)), at < 0 ? undefined : at);
     }
   }
 
+  /** Puts a token set's two strings into the core's buffer; returns the arguments that
+   * describe it: their lengths, then the expiry (expiresIn, expiresAt, else the JWT claims). */
+  function tokenArgs(t) {
+    const n = put(t[0]);
+    const known = t[2] >= 0 || t[3] >= 0;
+    return [n, t[1] === undefined ? -1 : put(t[1], n), t[2], t[3], ...(known ? [-1, -1] : claims(t[0]))];
+  }
+
   function setTokens(t, store) {
-    const superseded = core.setTokens(t[0], t[1], t[2], t[3], Date.now());
+    const superseded = ex.setTokens(h, ...tokenArgs(t), Date.now());
     tokensChanged(store);
     if (superseded) cancelFlight(superseded, true);
   }
@@ -236,7 +249,7 @@ export function createAuthFetch(options) {
     const status = response.status;
     if (status < 400 || (status !== 401 && !o.shouldRefresh)) return false;
     const header = wwwAuthenticate(response);
-    const builtin = decide(status, header);
+    const builtin = ex.decide(status, header === undefined ? -1 : put(header)) === 1;
     if (!o.shouldRefresh) return builtin;
     try {
       const v = o.shouldRefresh(response, challengesOf(header));
@@ -273,7 +286,7 @@ export function createAuthFetch(options) {
         // Another tab may have refreshed while this one waited for the lock: use its tokens
         // rather than present the refresh token a second time.
         const stored = loadTokens(st.area, st.key);
-        if (stored && core.adopt(stored[0])) return settle(id, fromStore(stored));
+        if (stored && ex.adopt(h, put(stored[0]))) return settle(id, fromStore(stored));
         return runRefresh(id, response, controller.signal);
       }).catch(report);
     } else {
@@ -285,10 +298,10 @@ export function createAuthFetch(options) {
   /** Calls the app's `refresh` hook for flight `id` (if still current). Resolves once the
    * flight has settled, so that a cross-tab lock is held until the tokens are stored. */
   function runRefresh(id, response, signal) {
-    if (core.flight() !== id) return undefined;
+    if (ex.flight(h) !== id) return undefined;
     const raw = fetchNow();
     const ctx = {
-      refreshToken: core.refreshToken() ?? null,
+      refreshToken: take(ex.refreshToken(h)) ?? null,
       challenges: challengesOf(response === undefined ? null : wwwAuthenticate(response)),
       // Bound, so that `ctx.fetch(…)` does not call the browser's fetch on `ctx`.
       fetch: typeof raw === 'function' ? raw.bind(undefined) : raw,
@@ -312,13 +325,13 @@ export function createAuthFetch(options) {
   function settle(id, tokens, error, timedOut) {
     const f = takeFlight(id);
     if (f === undefined) return;
-    const proactive = core.proactive();
+    const proactive = ex.proactive(h) === 1;
     if (tokens !== undefined) {
-      core.refreshSucceeded(id, tokens[0], tokens[1], tokens[2], tokens[3], Date.now());
+      ex.refreshSucceeded(h, id, ...tokenArgs(tokens), Date.now());
       tokensChanged(true);
       emit('refresh-success', f.url);
     } else {
-      core.refreshFailed(id);
+      ex.refreshFailed(h, id);
       let reason = 'refresh_failed';
       if (timedOut) {
         reason = 'refresh_timeout';
@@ -356,8 +369,8 @@ export function createAuthFetch(options) {
   /** Admits a request: its ticket, or REFRESH / WAIT. A proactive refresh it calls for (the
    * token is about to expire) starts here. */
   function admit(url) {
-    const t = core.admit(Date.now(), o.skewMs);
-    if (t === REFRESH) startFlight(core.flight(), url, undefined);
+    const t = ex.admit(h, Date.now(), o.skewMs);
+    if (t === REFRESH) startFlight(ex.flight(h), url, undefined);
     return t;
   }
 
@@ -379,7 +392,7 @@ export function createAuthFetch(options) {
     if (t >= 0 && kind === 1) {
       return send(input, init, auth).then((r) => (r.status >= 400 ? onError(r, input, init, url, t) : r));
     }
-    return slow(input, init, kind, t >= 0 ? undefined : [core.flight(), core.epoch()]);
+    return slow(input, init, kind, t >= 0 ? undefined : [ex.flight(h), ex.epoch(h)]);
   }
 
   /** The success path's handler for error responses. */
@@ -397,11 +410,11 @@ export function createAuthFetch(options) {
     let ticket;
     if (waiting === undefined) {
       // Admitted for sending, then the body was copied: admit again, as things are now.
-      const epoch = core.epoch();
+      const epoch = ex.epoch(h);
       ticket = admit(req.url);
-      if (ticket < 0) waiting = [core.flight(), epoch];
+      if (ticket < 0) waiting = [ex.flight(h), epoch];
     }
-    if (waiting !== undefined) ticket = core.afterWait(waiting[1], await wait(waiting[0], signal));
+    if (waiting !== undefined) ticket = ex.afterWait(h, waiting[1], await wait(waiting[0], signal));
     const response = await send(input, init, auth);
     return wantsRefresh(response) ? afterResponse(req, ticket, response) : response;
   }
@@ -409,11 +422,11 @@ export function createAuthFetch(options) {
   /** A response that may need a refresh: retry, wait, refresh or hand it back. */
   async function afterResponse(req, ticket, response) {
     for (;;) {
-      let step = core.unauthorized(ticket);
+      let step = ex.unauthorized(h, ticket);
       while (step === REFRESH || step === WAIT) {
-        const id = core.flight();
+        const id = ex.flight(h);
         const ok = await abortable(step === REFRESH ? startFlight(id, req.url, response) : flightPromise(id), req.signal);
-        step = core.afterFlight(ok);
+        step = ex.afterFlight(h, ok);
       }
       if (step < 0) {
         if (step === HAND_BACK_REPORT) authFailure('retry_unauthorized', undefined, req.url, response);
@@ -429,8 +442,8 @@ export function createAuthFetch(options) {
   // Tokens, storage, other tabs, wake-ups.
 
   function logout(store) {
-    const had = core.hasTokens();
-    const cancelled = core.clear();
+    const had = ex.hasTokens(h) === 1;
+    const cancelled = ex.clear(h);
     tokensChanged(store);
     if (cancelled) cancelFlight(cancelled, false);
     if (o.crossTab && had) authFailure('logout', undefined, pageHref());
@@ -446,11 +459,11 @@ export function createAuthFetch(options) {
     sharedChanged() {
       const stored = loadTokens(st.area, st.key);
       if (!stored) logout(false);
-      else if (core.adopt(stored[0])) setTokens(fromStore(stored), false);
+      else if (ex.adopt(h, put(stored[0]))) setTokens(fromStore(stored), false);
     },
     // A page that was hidden or offline is back: its timers may not have fired.
     woke() {
-      const id = core.checkExpiry(Date.now(), o.skewMs);
+      const id = ex.checkExpiry(h, Date.now(), o.skewMs);
       if (id) startFlight(id, pageHref(), undefined);
     },
   });
@@ -467,11 +480,12 @@ export function createAuthFetch(options) {
       },
     },
     clearTokens: { value: () => logout(true) },
-    accessToken: { get: () => core.accessToken() ?? null, enumerable: true },
+    accessToken: { get: () => take(ex.accessToken(h)) ?? null, enumerable: true },
     [MARK]: { value: true },
     // Keeps the listeners' target alive exactly as long as this function.
     [Symbol.for('reauth.listeners')]: { value: listeners },
   });
+  cores.register(authFetch, h);
   return authFetch;
 }
 

@@ -1,5 +1,5 @@
 // parseChallenges: the wasm parser's compact output turned into plain objects.
-import { parse } from './reauth_wasm.js';
+import { ex, put, take } from './wasm.js';
 
 /**
  * Parses a `WWW-Authenticate` header value (RFC 9110 §11) into its challenges:
@@ -8,7 +8,7 @@ import { parse } from './reauth_wasm.js';
  */
 export function parseChallenges(header) {
   if (typeof header !== 'string') throw new TypeError('parseChallenges: the header must be a string');
-  const out = parse(header);
+  const out = take(ex.parse(put(header))) ?? '';
   if (out.charCodeAt(0) === 2) {
     const e = new Error(out.slice(1));
     e.name = 'ChallengeParseError';

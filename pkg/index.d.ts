@@ -1,5 +1,4 @@
-// The public types. (The generated reauth_wasm.d.ts is an implementation detail and is not
-// loaded from here, so apps type-check with any `lib` setting.)
+// The public types, standalone, so that apps type-check with any `lib` setting.
 
 /** Where `init` can load the WebAssembly module from. */
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;

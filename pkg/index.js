@@ -1,8 +1,8 @@
 // The entry for browsers, workers and bundlers: `await init()` fetches the .wasm next to this
 // file (bundlers such as Vite rewrite that URL to the emitted asset).
-import initWasm from './reauth_wasm.js';
+import { init as load } from './wasm.js';
 
-export { initSync } from './reauth_wasm.js';
+export { initSync } from './wasm.js';
 export { parseChallenges } from './challenges.js';
 export { createAuthFetch } from './auth-fetch.js';
 
@@ -12,5 +12,5 @@ export { createAuthFetch } from './auth-fetch.js';
  * from somewhere else.
  */
 export default function init(input) {
-  return initWasm(input === undefined ? undefined : { module_or_path: input }).then(() => {});
+  return load(input).then(() => {});
 }

@@ -1,6 +1,17 @@
 //! Reading a JWT's `exp` and `iat` claims, without verifying anything: only to know when a token
 //! expires, so it can be refreshed before it does. (The server still decides what it accepts.)
 
+use crate::session::Expiry;
+
+/// The expiry a token carries: its JWT claims, or [`Expiry::Never`] when it is no JWT with a
+/// numeric `exp` (an opaque token).
+pub fn expiry_of(token: &str) -> Expiry {
+    match expiry(token) {
+        Some((exp, iat)) => Expiry::Claims { exp, iat },
+        None => Expiry::Never,
+    }
+}
+
 /// The `exp` and `iat` claims (seconds since the epoch) of a JWT, when the token is a
 /// three-part JWS whose payload is a JSON object with a numeric `exp`.
 pub fn expiry(token: &str) -> Option<(u64, Option<u64>)> {

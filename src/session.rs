@@ -84,8 +84,16 @@ pub enum Admit {
 /// When an access token expires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expiry {
-    /// Unknown from the token set: read the JWT `exp` claim if the token is a JWT, else never.
-    Unknown,
+    /// Not known: the token is never stale (only a 401 starts a refresh).
+    Never,
+    /// A JWT's claims (see [`crate::jwt::expiry_of`]; the JS shell reads them with the
+    /// platform's JSON parser): `exp` and `iat`, seconds since the epoch.
+    Claims {
+        /// The `exp` claim.
+        exp: u64,
+        /// The `iat` claim, if any.
+        iat: Option<u64>,
+    },
     /// In this many milliseconds from `now` (a token set's `expiresIn`).
     In(u64),
     /// At this time (same clock as `now`), e.g. as stored by another tab.
@@ -146,6 +154,13 @@ pub struct Session {
     proactive: bool,
     flights_started: u64,
     retry_failure_reported: Option<u64>,
+}
+
+/// When a token with these JWT claims expires, and how long it lives (from `iat`, else from now).
+fn from_claims(exp: u64, iat: Option<u64>, now_ms: u64) -> (Option<u64>, Option<u64>) {
+    let at = exp.saturating_mul(1000);
+    let issued = iat.map_or(now_ms, |i| i.saturating_mul(1000));
+    (Some(at), Some(at.saturating_sub(issued)))
 }
 
 impl Default for Session {
@@ -212,14 +227,8 @@ impl Session {
         let (expires_at_ms, lifetime_ms) = match expiry {
             Expiry::In(d) => (Some(now_ms.saturating_add(d)), Some(d)),
             Expiry::At(at) => (Some(at), None),
-            Expiry::Unknown => match crate::jwt::expiry(&access) {
-                Some((exp, iat)) => {
-                    let at = exp.saturating_mul(1000);
-                    let issued = iat.map_or(now_ms, |i| i.saturating_mul(1000));
-                    (Some(at), Some(at.saturating_sub(issued)))
-                }
-                None => (None, None),
-            },
+            Expiry::Never => (None, None),
+            Expiry::Claims { exp, iat } => from_claims(exp, iat, now_ms),
         };
         self.tokens.access = Some(access);
         if refresh.is_some() {

@@ -62,14 +62,21 @@ pub fn unauthorized_code(u: Unauthorized) -> f64 {
     }
 }
 
-/// An expiry from the shell's two numbers: `in_ms` from now, else at `at_ms` (negative: not given).
-pub fn expiry(in_ms: f64, at_ms: f64) -> Expiry {
+/// An expiry from the shell's four numbers (each negative when not given): `in_ms` from now,
+/// else at `at_ms`, else from a JWT's `exp_s` and `iat_s` claims (seconds), else never. (The
+/// shell reads JWT claims itself, so the wasm build needs no JSON reader.)
+pub fn expiry(in_ms: f64, at_ms: f64, exp_s: f64, iat_s: f64) -> Expiry {
     if in_ms >= 0.0 {
         Expiry::In(in_ms as u64)
     } else if at_ms >= 0.0 {
         Expiry::At(at_ms as u64)
+    } else if exp_s >= 0.0 {
+        Expiry::Claims {
+            exp: exp_s as u64,
+            iat: (iat_s >= 0.0).then_some(iat_s as u64),
+        }
     } else {
-        Expiry::Unknown
+        Expiry::Never
     }
 }
 
@@ -84,7 +91,7 @@ pub const ERROR_MARK: char = '\u{2}';
 /// by U+0001, each `scheme NUL token68 (NUL name NUL value)*` (token68 empty when absent,
 /// names lower-cased, values unescaped). No parsed value can hold these control characters
 /// (RFC 9110 allows none in tokens or quoted-strings). A header that does not parse gives
-/// U+0002 followed by the error: "<what> at byte <n>".
+/// U+0002 followed by the error: `<what> at byte <n>`.
 pub fn encode(header: &str) -> String {
     let mut out = String::with_capacity(header.len() + 8);
     for (i, c) in ChallengeParser::new(header).enumerate() {
@@ -100,9 +107,8 @@ pub fn encode(header: &str) -> String {
         out.push_str(c.token68.unwrap_or(""));
         for p in &c.params {
             out.push(FIELD_SEP);
-            for ch in p.name.chars() {
-                out.push(ch.to_ascii_lowercase());
-            }
+            // A name is a token: ASCII only.
+            out.extend(p.name.bytes().map(|b| char::from(b.to_ascii_lowercase())));
             out.push(FIELD_SEP);
             out.push_str(&p.value);
         }
@@ -119,15 +125,11 @@ fn error_text(e: ParseError) -> String {
     msg
 }
 
-/// Appends `n` in decimal, without the formatting machinery or any indexing (both bring
-/// panic and formatting code into the wasm build).
+/// Appends `n` in decimal, without the formatting machinery, indexing or a division by a
+/// variable (each brings panic and formatting code into the wasm build).
 fn push_decimal(out: &mut String, n: usize) {
-    let mut div = 1;
-    while n / div >= 10 {
-        div *= 10;
+    if n >= 10 {
+        push_decimal(out, n / 10);
     }
-    while div > 0 {
-        out.push(char::from(b'0' + (n / div % 10) as u8));
-        div /= 10;
-    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }

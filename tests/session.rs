@@ -40,7 +40,7 @@ fn fifty_concurrent_401s_share_one_refresh_and_all_retry_with_the_new_token() {
     for t in &tickets[1..] {
         assert_eq!(s.unauthorized(*t), Unauthorized::Wait(f));
     }
-    assert!(s.refresh_succeeded(f, "a1".into(), Some("r1".into()), Expiry::Unknown, 10));
+    assert!(s.refresh_succeeded(f, "a1".into(), Some("r1".into()), Expiry::Never, 10));
     assert_eq!(s.access_token(), Some("a1"));
     let mut retries = 0;
     for _ in &tickets {
@@ -64,7 +64,7 @@ fn requests_started_during_a_refresh_wait_and_go_out_with_the_new_token() {
     let f = start(&mut s, t);
     let admitted = s.epoch();
     assert_eq!(s.admit(0, SKEW), Admit::Wait(f));
-    s.refresh_succeeded(f, "a1".into(), None, Expiry::Unknown, 5);
+    s.refresh_succeeded(f, "a1".into(), None, Expiry::Never, 5);
     let t = s.after_wait(admitted, Outcome::Succeeded);
     assert_eq!(t.generation(), s.generation());
     assert!(
@@ -80,7 +80,7 @@ fn a_late_401_for_an_older_token_retries_at_once_without_a_refresh() {
     let early = send(&mut s);
     let late = send(&mut s);
     let f = start(&mut s, early);
-    s.refresh_succeeded(f, "a1".into(), None, Expiry::Unknown, 5);
+    s.refresh_succeeded(f, "a1".into(), None, Expiry::Never, 5);
     match s.unauthorized(late) {
         Unauthorized::RetryNow(t) => assert_eq!(t.generation(), s.generation()),
         other => panic!("{other:?}"),
@@ -93,7 +93,7 @@ fn retries_refused_again_report_once_per_refresh() {
     let mut s = logged_in();
     let tickets: Vec<Ticket> = (0..5).map(|_| send(&mut s)).collect();
     let f = start(&mut s, tickets[0]);
-    s.refresh_succeeded(f, "a1".into(), None, Expiry::Unknown, 5);
+    s.refresh_succeeded(f, "a1".into(), None, Expiry::Never, 5);
     let retried: Vec<Ticket> = tickets
         .iter()
         .map(|_| match s.after_flight(Outcome::Succeeded) {
@@ -108,7 +108,7 @@ fn retries_refused_again_report_once_per_refresh() {
     // A later refresh that also yields a refused token reports again, once.
     let t = send(&mut s);
     let f2 = start(&mut s, t);
-    s.refresh_succeeded(f2, "a2".into(), None, Expiry::Unknown, 6);
+    s.refresh_succeeded(f2, "a2".into(), None, Expiry::Never, 6);
     let Unauthorized::RetryNow(t) = s.after_flight(Outcome::Succeeded) else {
         panic!()
     };
@@ -150,7 +150,7 @@ fn a_timed_out_refresh_that_answers_late_changes_nothing() {
         f,
         "late".into(),
         Some("r-late".into()),
-        Expiry::Unknown,
+        Expiry::Never,
         20_000
     ));
     assert_eq!(s.access_token(), Some("a0"));
@@ -162,11 +162,8 @@ fn set_tokens_during_a_refresh_supersedes_it() {
     let mut s = logged_in();
     let t = send(&mut s);
     let f = start(&mut s, t);
-    assert_eq!(
-        s.set_tokens("app".into(), None, Expiry::Unknown, 1),
-        Some(f)
-    );
-    assert!(!s.refresh_succeeded(f, "hook".into(), None, Expiry::Unknown, 2));
+    assert_eq!(s.set_tokens("app".into(), None, Expiry::Never, 1), Some(f));
+    assert!(!s.refresh_succeeded(f, "hook".into(), None, Expiry::Never, 2));
     assert_eq!(s.access_token(), Some("app"));
     assert!(matches!(
         s.after_flight(Outcome::Succeeded),
@@ -182,7 +179,7 @@ fn clear_cancels_a_refresh_and_forgets_both_tokens() {
     assert_eq!(s.clear(), Some(f));
     assert_eq!(s.access_token(), None);
     assert_eq!(s.refresh_token(), None);
-    assert!(!s.refresh_succeeded(f, "a1".into(), None, Expiry::Unknown, 2));
+    assert!(!s.refresh_succeeded(f, "a1".into(), None, Expiry::Never, 2));
     assert_eq!(s.access_token(), None);
     // A 401 for a request sent before the logout is not retried without a token.
     let mut s2 = logged_in();
@@ -197,7 +194,7 @@ fn refresh_tokens_rotate_or_are_kept_and_expiry_counts_from_now() {
     assert_eq!(s.access_token(), None);
     s.set_tokens("a".into(), Some("r1".into()), Expiry::In(5_000), 1_000);
     assert_eq!(s.expires_at_ms(), Some(6_000));
-    s.set_tokens("b".into(), None, Expiry::Unknown, 2_000);
+    s.set_tokens("b".into(), None, Expiry::Never, 2_000);
     assert_eq!(
         s.refresh_token(),
         Some("r1"),
@@ -260,7 +257,7 @@ fn the_skew_is_capped_at_half_the_lifetime() {
 #[test]
 fn a_token_without_known_expiry_is_never_stale() {
     let mut s = Session::new();
-    s.set_tokens("opaque".into(), None, Expiry::Unknown, 0);
+    s.set_tokens("opaque".into(), None, reauth::jwt::expiry_of("opaque"), 0);
     assert!(!s.is_stale(u64::MAX / 2, SKEW));
     assert_eq!(s.check_expiry(u64::MAX / 2, SKEW), None);
     assert!(matches!(s.admit(u64::MAX / 2, SKEW), Admit::Send(_)));
@@ -272,13 +269,45 @@ fn a_jwt_expiry_is_read_from_its_exp_claim() {
     // {"exp":1000,"iat":900}: expires at 1,000,000 ms, lived 100 s.
     let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMDAsImlhdCI6OTAwfQ.sig";
     let mut s = Session::new();
-    s.set_tokens(jwt.into(), None, Expiry::Unknown, 900_000);
+    s.set_tokens(jwt.into(), None, reauth::jwt::expiry_of(jwt), 900_000);
     assert_eq!(s.expires_at_ms(), Some(1_000_000));
     assert!(!s.is_stale(960_000, SKEW));
     assert!(s.is_stale(975_000, SKEW));
     // An explicit expiresIn wins over the claim.
     s.set_tokens(jwt.into(), None, Expiry::In(5_000), 0);
     assert_eq!(s.expires_at_ms(), Some(5_000));
+}
+
+#[test]
+fn claims_read_by_the_caller_count_like_the_token_s_own_and_never_means_never() {
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMDAsImlhdCI6OTAwfQ.sig";
+    let mut read_here = Session::new();
+    read_here.set_tokens(jwt.into(), None, reauth::jwt::expiry_of(jwt), 900_000);
+    let mut read_there = Session::new();
+    let claims = Expiry::Claims {
+        exp: 1000,
+        iat: Some(900),
+    };
+    read_there.set_tokens("opaque".into(), None, claims, 900_000);
+    assert_eq!(read_there.expires_at_ms(), read_here.expires_at_ms());
+    for now in [960_000, 975_000, 999_000] {
+        assert_eq!(
+            read_there.is_stale(now, SKEW),
+            read_here.is_stale(now, SKEW)
+        );
+    }
+    // Without iat the lifetime counts from now: 1,000 s - 990 s = 10 s, so a 5 s skew at most.
+    let no_iat = Expiry::Claims {
+        exp: 1000,
+        iat: None,
+    };
+    read_there.set_tokens("opaque".into(), None, no_iat, 990_000);
+    assert!(!read_there.is_stale(994_000, SKEW));
+    assert!(read_there.is_stale(995_000, SKEW));
+    // Never: the session reads no claim itself.
+    read_there.set_tokens(jwt.into(), None, Expiry::Never, 900_000);
+    assert_eq!(read_there.expires_at_ms(), None);
+    assert!(!read_there.is_stale(u64::MAX / 2, SKEW));
 }
 
 #[test]

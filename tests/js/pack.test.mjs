@@ -37,7 +37,7 @@ test('the tarball holds the entries, types and the wasm, nothing else', () => {
     .sort();
   assert.deepEqual(files, [
     'README.md', 'auth-fetch.js', 'challenges.js', 'env.js', 'index.d.ts', 'index.js', 'node.js',
-    'package.json', 'reauth_wasm.d.ts', 'reauth_wasm.js', 'reauth_wasm_bg.wasm',
+    'package.json', 'reauth.wasm', 'wasm.js',
   ]);
 });
 

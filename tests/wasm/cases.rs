@@ -1,12 +1,34 @@
-//! wasm-bindgen tests of the exports the JS shell calls, shared by the Node and the browser
-//! runs: the same answers as the native core, through the wasm ABI.
+//! Tests of the exports the JS shell calls, run as wasm (wasm-bindgen-test, in Node and in
+//! headless Chromium): the same answers as the native core, through the plain wasm ABI with
+//! strings in the shared buffer.
 
-use reauth::wasm::{decide, parse, scratch_ptr, Core};
+use reauth::wasm::*;
 use reauth::wire::{pack, unpack, HAND_BACK, HAND_BACK_REPORT, REFRESH, WAIT};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 const NOW: f64 = 1_000_000.0;
 const SKEW: f64 = 30_000.0;
+
+/// Writes `s` into the buffer at byte `at`, as the shell does; returns its length.
+fn put(s: &str, at: usize) -> usize {
+    let area = reauth_buf(at + s.len());
+    // SAFETY: `reauth_buf` made room for `at + s.len()` bytes.
+    unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), area.add(at), s.len()) };
+    s.len()
+}
+
+/// Reads the string of `len` bytes an export wrote into the buffer.
+fn take(len: i32) -> Option<String> {
+    let len = usize::try_from(len).ok()?;
+    let area = reauth_buf(0);
+    // SAFETY: the export wrote `len` bytes there.
+    let bytes = unsafe { core::slice::from_raw_parts(area, len) };
+    Some(String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+fn parse(header: &str) -> String {
+    take(reauth_parse(put(header, 0))).unwrap()
+}
 
 #[wasm_bindgen_test]
 fn parse_gives_the_encoded_challenges() {
@@ -23,88 +45,114 @@ fn parse_gives_the_encoded_challenges() {
 
 #[wasm_bindgen_test]
 fn decide_follows_the_policy() {
-    assert!(decide(401, None));
-    assert!(decide(401, Some("Bearer error=\"invalid_token\"".into())));
-    assert!(!decide(
-        401,
-        Some("Bearer error=\"insufficient_scope\"".into())
-    ));
-    assert!(!decide(401, Some("Basic realm=x".into())));
-    assert!(!decide(403, None));
-}
-
-/// Writes `url` into the scratch area, as the shell does.
-fn check(core: &Core, url: &str) -> u32 {
-    let area = scratch_ptr() as *mut u8;
-    // SAFETY: the scratch area is SCRATCH_LEN bytes and these URLs are shorter.
-    unsafe { core::ptr::copy_nonoverlapping(url.as_ptr(), area, url.len()) };
-    core.check(url.len())
+    assert!(reauth_decide(401, -1));
+    let decide = |status, header: &str| reauth_decide(status, put(header, 0) as i32);
+    assert!(decide(401, "Bearer error=\"invalid_token\""));
+    assert!(!decide(401, "Bearer error=\"insufficient_scope\""));
+    assert!(!decide(401, "Basic realm=x"));
+    assert!(!reauth_decide(403, -1));
+    assert!(
+        !reauth_decide(70_000 + 401, -1),
+        "no status wraps around to 401"
+    );
 }
 
 #[wasm_bindgen_test]
-fn origins_are_checked_through_the_scratch_area() {
-    let mut core = Core::new();
-    core.allow("https://api.example.com".into());
-    assert_eq!(check(&core, "https://api.example.com/x?y"), 1);
-    assert_eq!(check(&core, "https://evil.example.com/"), 0);
-    assert_eq!(check(&core, "/relative"), 0, "the page is not allowed");
-    core.allow_page();
-    assert_eq!(check(&core, "/relative"), 1);
+fn origins_are_checked_through_the_buffer() {
+    let h = reauth_new();
+    reauth_allow(h, put("https://api.example.com", 0));
+    let check = |url: &str| reauth_check(h, put(url, 0));
+    assert_eq!(check("https://api.example.com/x?y"), 1);
+    assert_eq!(check("https://evil.example.com/"), 0);
+    assert_eq!(check("/relative"), 0, "the page is not allowed");
+    reauth_allow_page(h);
+    assert_eq!(check("/relative"), 1);
     assert_eq!(
-        check(&core, "HTTPS://API.example.com/"),
+        check("HTTPS://API.example.com/"),
         2,
         "odd forms go to the URL parser"
     );
-    assert!(core.allowed_origin("https://api.example.com"));
-    assert!(!core.allowed_origin("http://api.example.com"));
+    assert!(reauth_allowed_origin(h, put("https://api.example.com", 0)));
+    assert!(!reauth_allowed_origin(h, put("http://api.example.com", 0)));
+    reauth_free(h);
 }
 
 #[wasm_bindgen_test]
 fn one_refresh_for_concurrent_401s_then_one_retry_each() {
-    let mut core = Core::new();
-    core.set_tokens("old".into(), Some("r1".into()), -1.0, -1.0, NOW);
-    let a = core.admit(NOW, SKEW);
-    let b = core.admit(NOW, SKEW);
+    let h = reauth_new();
+    let n = put("old", 0);
+    let m = put("r1", n);
+    reauth_set_tokens(h, n, m as i32, -1.0, -1.0, -1.0, -1.0, NOW);
+    let a = reauth_admit(h, NOW, SKEW);
+    let b = reauth_admit(h, NOW, SKEW);
     assert!(a >= 0.0 && b >= 0.0, "tickets: send now");
-    assert_eq!(core.unauthorized(a), REFRESH);
-    let id = core.flight();
+    assert_eq!(reauth_unauthorized(h, a), REFRESH);
+    let id = reauth_flight(h);
     assert_eq!(id, 1.0);
-    assert_eq!(core.unauthorized(b), WAIT);
+    assert_eq!(reauth_unauthorized(h, b), WAIT);
     assert_eq!(
-        core.admit(NOW, SKEW),
+        reauth_admit(h, NOW, SKEW),
         WAIT,
         "new requests wait for the refresh"
     );
-    let epoch = core.epoch();
-    assert!(core.refresh_succeeded(id, "new".into(), None, -1.0, -1.0, NOW));
-    assert_eq!(core.access_token().as_deref(), Some("new"));
-    assert_eq!(core.refresh_token().as_deref(), Some("r1"), "kept");
-    let retry = core.after_flight(true);
+    let epoch = reauth_epoch(h);
+    let n = put("new", 0);
+    assert!(reauth_refresh_succeeded(
+        h, id, n, -1, -1.0, -1.0, -1.0, -1.0, NOW
+    ));
+    assert_eq!(take(reauth_access_token(h)).as_deref(), Some("new"));
+    assert_eq!(take(reauth_refresh_token(h)).as_deref(), Some("r1"), "kept");
+    let retry = reauth_after_flight(h, true);
     assert!(retry >= 0.0 && unpack(retry).is_spent());
     assert_eq!(
-        core.unauthorized(retry),
+        reauth_unauthorized(h, retry),
         HAND_BACK_REPORT,
-        "one retry, reported once"
+        "reported once"
     );
-    assert_eq!(core.unauthorized(retry), HAND_BACK);
-    let waited = core.after_wait(epoch, true);
+    assert_eq!(reauth_unauthorized(h, retry), HAND_BACK);
+    let waited = reauth_after_wait(h, epoch, true);
     assert_eq!(unpack(waited).generation(), 2);
     assert_eq!(pack(unpack(waited)), waited);
+    reauth_free(h);
 }
 
 #[wasm_bindgen_test]
-fn expiry_in_and_at_and_proactive_refresh() {
-    let mut core = Core::new();
-    core.set_tokens("t".into(), None, 60_000.0, -1.0, NOW);
-    assert_eq!(core.expires_at(), NOW + 60_000.0);
-    assert!(core.admit(NOW, SKEW) >= 0.0);
-    assert_eq!(core.admit(NOW + 31_000.0, SKEW), REFRESH);
-    assert!(core.proactive());
-    assert!(core.refresh_failed(core.flight()));
-    assert!(!core.refresh_failed(1.0), "already settled");
-    assert_eq!(core.clear(), 0.0);
-    assert!(!core.has_tokens());
-    core.set_tokens("u".into(), None, -1.0, NOW + 5.0, NOW);
-    assert_eq!(core.check_expiry(NOW, SKEW), 2.0);
-    assert!(core.adopt("other") && !core.adopt("u"));
+fn expiry_from_expires_in_at_or_claims_and_proactive_refresh() {
+    let h = reauth_new();
+    reauth_set_tokens(h, put("t", 0), -1, 60_000.0, -1.0, -1.0, -1.0, NOW);
+    assert_eq!(reauth_expires_at(h), NOW + 60_000.0);
+    assert!(reauth_admit(h, NOW, SKEW) >= 0.0);
+    assert_eq!(reauth_admit(h, NOW + 31_000.0, SKEW), REFRESH);
+    assert!(reauth_proactive(h));
+    assert!(reauth_refresh_failed(h, reauth_flight(h)));
+    assert!(!reauth_refresh_failed(h, 1.0), "already settled");
+    assert_eq!(reauth_clear(h), 0.0);
+    assert!(!reauth_has_tokens(h));
+    assert_eq!(take(reauth_access_token(h)), None);
+    reauth_set_tokens(h, put("u", 0), -1, -1.0, NOW + 5.0, -1.0, -1.0, NOW);
+    assert_eq!(reauth_check_expiry(h, NOW, SKEW), 2.0);
+    assert!(reauth_adopt(h, put("other", 0)) && !reauth_adopt(h, put("u", 0)));
+    // JWT claims read by the shell: exp 2,000 s, iat 1,000 s.
+    reauth_set_tokens(h, put("v", 0), -1, -1.0, -1.0, 2_000.0, 1_000.0, NOW);
+    assert_eq!(reauth_expires_at(h), 2_000_000.0);
+    reauth_free(h);
+}
+
+#[wasm_bindgen_test]
+fn bad_handles_and_lengths_give_neutral_answers() {
+    let h = reauth_new();
+    reauth_free(h);
+    assert_eq!(reauth_admit(h, NOW, SKEW), WAIT);
+    assert_eq!(reauth_unauthorized(h, 0.0), HAND_BACK);
+    assert_eq!(reauth_check(9_999, 0), 0);
+    assert_eq!(reauth_access_token(h), -1);
+    // A length past the buffer, or bytes that are not UTF-8, are refused, not read.
+    assert_eq!(reauth_parse(usize::MAX / 2), -1);
+    assert!(!reauth_decide(401, i32::MAX));
+    let area = reauth_buf(2);
+    // SAFETY: two bytes of room.
+    unsafe { core::ptr::copy_nonoverlapping([0xff_u8, 0xfe].as_ptr(), area, 2) };
+    assert_eq!(reauth_parse(2), -1);
+    // Freed slots are reused.
+    assert_eq!(reauth_new(), h);
 }
