@@ -16,13 +16,13 @@ export function globalFetch(fallback) {
 export function urlOf(input) {
   if (typeof input === 'string') return input;
   if (input instanceof URL) return input.href;
-  if (typeof Request === 'function' && input instanceof Request) return input.url;
+  if (input instanceof Request) return input.url;
   return undefined;
 }
 
 function hasAuthorization(headers) {
   if (headers == null) return false;
-  if (typeof Headers === 'function' && headers instanceof Headers) return headers.has('authorization');
+  if (headers instanceof Headers) return headers.has('authorization');
   if (Array.isArray(headers) || typeof headers[Symbol.iterator] === 'function') {
     for (const pair of headers) if (String(pair[0]).toLowerCase() === 'authorization') return true;
     return false;
@@ -35,14 +35,14 @@ function hasAuthorization(headers) {
  * (send as is), 1 its body can be sent twice as given, 2 it needs a snapshot first (a Request,
  * a FormData body whose multipart boundary changes on each send, or a stream). */
 export function requestKind(input, init) {
-  const isRequest = typeof Request === 'function' && input instanceof Request;
+  const isRequest = input instanceof Request;
   const headers = init != null && init.headers !== undefined ? init.headers : isRequest ? input.headers : undefined;
   if (hasAuthorization(headers)) return 0;
   if (isRequest) return 2;
   const body = init == null ? null : init.body;
   if (body == null || typeof body === 'string') return 1;
-  if (typeof FormData === 'function' && body instanceof FormData) return 2;
-  if (typeof ReadableStream === 'function' && body instanceof ReadableStream) return 2;
+  if (body instanceof FormData) return 2;
+  if (body instanceof ReadableStream) return 2;
   if (typeof body[Symbol.asyncIterator] === 'function') return 2;
   return 1;
 }
@@ -50,7 +50,7 @@ export function requestKind(input, init) {
 /** Resolves with [url, init] whose body is bytes (or a reusable value) and whose Request
  * fields, for a Request input, are copied into init. */
 export async function snapshot(input, init) {
-  if (typeof Request === 'function' && input instanceof Request) {
+  if (input instanceof Request) {
     const req = init == null ? input : new Request(input, init);
     const body = req.body === null ? null : await req.arrayBuffer();
     return [req.url, {
@@ -70,7 +70,7 @@ export async function snapshot(input, init) {
   }
   const next = Object.assign({}, init);
   const body = next.body;
-  if (typeof FormData === 'function' && body instanceof FormData) {
+  if (body instanceof FormData) {
     // Serialise once, so that the retry carries the same bytes and the same boundary.
     const r = new Request('http://reauth.invalid/', { method: 'POST', body });
     next.body = await r.arrayBuffer();
@@ -89,7 +89,7 @@ export function withAuthorization(init, value) {
   const h = next.headers;
   if (h == null) {
     next.headers = { authorization: value };
-  } else if (typeof Headers === 'function' && h instanceof Headers) {
+  } else if (h instanceof Headers) {
     const copy = new Headers(h);
     copy.set('authorization', value);
     next.headers = copy;
@@ -104,7 +104,7 @@ export function withAuthorization(init, value) {
 /** The signal of a fetch call, from init or from a Request input. */
 export function signalOf(input, init) {
   if (init != null && init.signal != null) return init.signal;
-  if (typeof Request === 'function' && input instanceof Request) return input.signal;
+  if (input instanceof Request) return input.signal;
   return undefined;
 }
 

@@ -38,11 +38,11 @@ export function init(input) {
 async function load(input) {
   let source = await (input ?? new URL('reauth.wasm', import.meta.url));
   if (typeof source === 'string' || source instanceof URL
-    || (typeof Request === 'function' && source instanceof Request)) {
+    || source instanceof Request) {
     source = await fetch(source);
   }
   let instance;
-  if (typeof Response === 'function' && source instanceof Response) {
+  if (source instanceof Response) {
     if (!source.ok) throw new Error(`reauth: could not load its .wasm (HTTP ${source.status} from ${source.url})`);
     // Streaming compilation needs the right MIME type; some static servers send another.
     instance = WebAssembly.instantiateStreaming && source.headers.get('content-type') === 'application/wasm'
@@ -71,7 +71,14 @@ function area(bytes) {
 /** Writes `s` as UTF-8 into the buffer at byte `at`; returns its length in bytes. */
 export function put(s, at = 0) {
   const v = area(at + s.length * 3);
-  return encoder.encodeInto(s, at === 0 ? v : v.subarray(at)).written;
+  // ASCII (URLs, tokens) by hand: a call into TextEncoder costs more than this loop.
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127) return i + encoder.encodeInto(s.slice(i), v.subarray(at + i)).written;
+    v[at + i] = c;
+  }
+  return n;
 }
 
 /** The string of `len` bytes the core just wrote into the buffer (undefined for -1). */

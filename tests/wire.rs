@@ -3,7 +3,7 @@
 
 use reauth::session::{Outcome, Ticket, Unauthorized};
 use reauth::wire::{
-    encode, pack, unauthorized_code, unpack, HAND_BACK, HAND_BACK_REPORT, REFRESH, WAIT,
+    encode, pack, unauthorized_code, unpack, utf8, HAND_BACK, HAND_BACK_REPORT, REFRESH, WAIT,
 };
 use reauth::{parse_challenges, Challenge};
 
@@ -126,5 +126,51 @@ fn the_shared_vectors_survive_the_encoding() {
                 assert!(msg.ends_with(&format!(" at byte {}", e.pos)), "{msg}");
             }
         }
+    }
+}
+
+#[test]
+fn utf8_agrees_with_core_on_every_sequence_of_up_to_three_bytes() {
+    let mut buf = [0u8; 3];
+    for n in 0..=3usize {
+        for x in 0..(1u32 << (8 * n)) {
+            for (k, b) in buf.iter_mut().enumerate().take(n) {
+                *b = (x >> (8 * k)) as u8;
+            }
+            let bytes = &buf[..n];
+            assert_eq!(utf8(bytes), std::str::from_utf8(bytes).ok(), "{bytes:?}");
+        }
+    }
+}
+
+#[test]
+fn utf8_agrees_with_core_on_four_byte_sequences_and_mixed_text() {
+    // Every lead byte from 0xf0 up, with continuation bytes around each boundary.
+    let edges = [0x00, 0x7f, 0x80, 0x8f, 0x90, 0xbf, 0xc0, 0xff];
+    for lead in 0xe0..=0xffu8 {
+        for &a in &edges {
+            for &b in &edges {
+                for &c in &edges {
+                    let bytes = [lead, a, b, c];
+                    assert_eq!(utf8(&bytes), std::str::from_utf8(&bytes).ok(), "{bytes:?}");
+                }
+            }
+        }
+    }
+    // Pseudo-random mixes of valid text and junk (an LCG: reproducible without a dependency).
+    let samples = ["https://api.example.com/x", "é", "€", "𝄞", "\u{ff}", "\0"];
+    let mut seed = 0x2545_f491_u64;
+    for _ in 0..200_000 {
+        let mut bytes = Vec::new();
+        for _ in 0..6 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let r = (seed >> 33) as usize;
+            if r % 5 == 0 {
+                bytes.push((r >> 8) as u8);
+            } else {
+                bytes.extend_from_slice(samples[r % samples.len()].as_bytes());
+            }
+        }
+        assert_eq!(utf8(&bytes), std::str::from_utf8(&bytes).ok(), "{bytes:?}");
     }
 }

@@ -1,7 +1,7 @@
 //! The parser never panics, its errors point inside the input, a successful parse survives a
 //! round trip through its plainest serialization, the policy decides on anything, and the
-//! parser agrees with http-auth's except for the intended differences, and the encoding for
-//! the JS shell keeps every value in one field.
+//! parser agrees with http-auth's except for the intended differences, the encoding for the JS
+//! shell keeps every value in one field, and the wasm build's UTF-8 check agrees with core's.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,6 +11,8 @@ use reauth::policy::{decide, Facts, Header};
 mod compare;
 
 fuzz_target!(|data: &[u8]| {
+    // The wasm build's small UTF-8 check agrees with core's on any bytes.
+    assert_eq!(reauth::wire::utf8(data), std::str::from_utf8(data).ok());
     let Ok(input) = std::str::from_utf8(data) else { return };
     match reauth::parse_challenges(input) {
         Ok(challenges) => {

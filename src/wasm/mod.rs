@@ -65,7 +65,7 @@ fn with<R>(h: u32, none: R, f: impl FnOnce(&mut Core) -> R) -> R {
 
 /// The first `len` bytes of the buffer as text (`None` when they are not UTF-8).
 fn text(buf: &[u8], start: usize, len: usize) -> Option<&str> {
-    core::str::from_utf8(buf.get(start..start.checked_add(len)?)?).ok()
+    crate::wire::utf8(buf.get(start..start.checked_add(len)?)?)
 }
 
 /// A string the shell wrote at the start of the buffer, owned.
