@@ -14,8 +14,9 @@
 //! - [`session`]: tokens and the single-flight refresh state machine (time as an argument).
 //! - [`wire`]: how tickets, answers and parsed challenges cross to the JS shell (numbers and
 //!   strings).
-//! - `wasm` (only on `wasm32`): the `#[wasm_bindgen]` exports; the package's JS shell
-//!   (`pkg/auth-fetch.js`) does the fetch plumbing and asks these for every decision.
+//! - `wasm` (only on `wasm32`): the module's exports, plain functions of numbers; the
+//!   package's JS shell (`pkg/auth-fetch.js`) does the fetch plumbing and asks these for every
+//!   decision.
 //!
 //! The core has no `JsValue`, does no I/O and reads no clock; it is tested natively.
 #![deny(missing_docs)]
@@ -29,6 +30,8 @@ extern crate std;
 
 #[cfg(all(target_arch = "wasm32", feature = "standalone"))]
 mod standalone {
+    // SAFETY: AssumeSingleThreaded requires a single thread: the module is built without
+    // threads (wasm32-unknown-unknown, no atomics).
     #[global_allocator]
     static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
         unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

@@ -39,3 +39,30 @@ test('a parse error is a ChallengeParseError in Chromium too', async () => {
   });
   assert.deepEqual(e, { name: 'ChallengeParseError', message: 'auth-param after a token68 at byte 16', isError: true });
 });
+
+/** Loads the module in a fresh page as `how` says; returns what the page reported. */
+async function load(how) {
+  const p = await browser.newPage();
+  try {
+    await p.goto(`${server.url}/tests/js/fixtures/load.html?how=${how}`);
+    await p.waitForFunction(() => window.loaded !== undefined);
+    return await p.evaluate(() => window.loaded);
+  } finally {
+    await p.close();
+  }
+}
+
+test('init() loads the module from every kind of input it documents', async () => {
+  for (const how of ['default', 'url', 'string', 'request', 'response', 'octet', 'bytes', 'module', 'sync']) {
+    assert.deepEqual(await load(how), { works: true }, how);
+  }
+});
+
+test('a module that fails to load says so and can be loaded again; using it first is a clear error', async () => {
+  const missing = await load('missing');
+  assert.match(missing.missing, /could not load its \.wasm \(HTTP 404/);
+  assert.equal(missing.works, true);
+  const early = await load('early');
+  assert.match(early.early, /await init\(\)/);
+  assert.equal(early.works, true);
+});
