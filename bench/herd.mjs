@@ -1,10 +1,12 @@
 // Thundering herd, late 401s and refresh failure: 1,000 concurrent requests with an expired
 // token against the bench server (in a worker thread), for each contender. Prints a JSON line
-// per contender and scenario and a table. Run: node bench/herd.mjs [runs, default 5]
+// per contender and scenario and a table. Run: node bench/herd.mjs [runs, default 5] [names…]
 import { Worker } from 'node:worker_threads';
 import { peers } from './peers.mjs';
 
 const runs = Number(process.argv[2] ?? 5);
+/** Optional contender names after the run count: only those run. */
+const only = process.argv.slice(3);
 const N = 1000;
 const worker = new Worker(new URL('./server-worker.mjs', import.meta.url));
 const { port } = await new Promise((ok) => worker.once('message', ok));
@@ -45,11 +47,18 @@ async function once(name, mode) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 for (const mode of ['ok', 'late', 'fail']) {
-  for (const name of Object.keys(peers)) {
-    if (name === 'raw fetch' && mode !== 'ok') continue;
-    const results = [];
-    await once(name, mode); // warm-up (connections, JIT), not counted
-    for (let i = 0; i < runs; i++) results.push(await once(name, mode));
+  const names = Object.keys(peers)
+    .filter((name) => !(name === 'raw fetch' && mode !== 'ok'))
+    .filter((name) => only.length === 0 || only.includes(name));
+  // A warm-up run each (connections, JIT), not counted; then the runs interleaved, every
+  // contender once per round, so that the machine's drift reaches all of them alike.
+  for (const name of names) await once(name, mode);
+  const byName = new Map(names.map((name) => [name, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const name of names) byName.get(name).push(await once(name, mode));
+  }
+  for (const name of names) {
+    const results = byName.get(name);
     const walls = results.map((r) => r.wall).filter((w) => !Number.isNaN(w));
     const last = results[results.length - 1];
     const row = {
