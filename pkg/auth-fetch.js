@@ -153,7 +153,7 @@ export function createAuthFetch(options) {
   const h = ex.create();
   for (const origin of o.origins) ex.allow(h, put(origin));
   const page = pageOrigin();
-  if (page !== undefined && o.origins.includes(page)) ex.allowPage(h);
+  if (page !== undefined && o.origins.includes(page)) ex.allow(h, 0); // relative URLs
   const fallbackFetch = globalFetch(undefined);
   const st = o.storage;
 
@@ -249,7 +249,7 @@ export function createAuthFetch(options) {
     const status = response.status;
     if (status < 400 || (status !== 401 && !o.shouldRefresh)) return false;
     const header = wwwAuthenticate(response);
-    const builtin = ex.decide(status, header === undefined ? -1 : put(header)) === 1;
+    const builtin = decide(status, header);
     if (!o.shouldRefresh) return builtin;
     try {
       const v = o.shouldRefresh(response, challengesOf(header));
@@ -442,7 +442,7 @@ export function createAuthFetch(options) {
   // Tokens, storage, other tabs, wake-ups.
 
   function logout(store) {
-    const had = ex.hasTokens(h) === 1;
+    const had = ex.accessToken(h) >= 0 || ex.refreshToken(h) >= 0;
     const cancelled = ex.clear(h);
     tokensChanged(store);
     if (cancelled) cancelFlight(cancelled, false);
@@ -493,6 +493,11 @@ export function createAuthFetch(options) {
 function wwwAuthenticate(response) {
   const h = response.headers;
   return (h && typeof h.get === 'function' && h.get('www-authenticate')) ?? undefined;
+}
+
+/** The core's policy for a status and `WWW-Authenticate` value (undefined: none). */
+function decide(status, header) {
+  return (Math.max(ex.inspect(status, header === undefined ? -1 : put(header)), 0) & 1) === 1;
 }
 
 /** The challenges of a header value; none when it is absent or does not parse. */

@@ -61,7 +61,7 @@ pub fn classify(url: &str) -> Target<'_> {
         && !host.starts_with(b".")
         && !host.ends_with(b".")
         && !host.windows(2).any(|w| w == b"..")
-        && !ends_in_a_number(host)
+        && (!ends_in_a_number(host) || is_dotted_decimal_ipv4(host))
         && !host.starts_with(b"xn--")
         && !host.windows(5).any(|w| w == b".xn--");
     let port_ok = match port {
@@ -98,6 +98,29 @@ fn ends_in_a_number(host: &[u8]) -> bool {
         .or_else(|| last.strip_prefix(b"0X"))
         .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
     hex || (!last.is_empty() && last.iter().all(u8::is_ascii_digit))
+}
+
+/// An IPv4 address as the WHATWG URL parser serialises it: four parts, each 0–255 in decimal
+/// without a leading zero (`127.0.0.1`). Such a host is already in normal form; other numeric
+/// forms (`127.1`, `0x7f.0.0.1`, `010.0.0.1`) are not, and go to the parser.
+fn is_dotted_decimal_ipv4(host: &[u8]) -> bool {
+    let mut parts = 0;
+    for part in host.split(|&b| b == b'.') {
+        parts += 1;
+        let canonical = match part {
+            [b'0'] => true,
+            [b'1'..=b'9', rest @ ..] => {
+                rest.len() <= 2
+                    && rest.iter().all(u8::is_ascii_digit)
+                    && part.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0')) <= 255
+            }
+            _ => false,
+        };
+        if !canonical {
+            return false;
+        }
+    }
+    parts == 4
 }
 
 /// A URL without an `http(s)://` prefix: relative forms that keep the base's origin, or unknown.

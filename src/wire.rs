@@ -6,7 +6,7 @@
 
 use alloc::string::String;
 
-use crate::challenge::{ChallengeParser, ParseError};
+use crate::challenge::{Challenge, ParseError};
 use crate::session::{Expiry, FlightId, Outcome, Ticket, Unauthorized};
 
 /// Answer: start the refresh (its id is the session's [`crate::session::Session::flight`]), then wait for it.
@@ -93,12 +93,16 @@ pub const ERROR_MARK: char = '\u{2}';
 /// (RFC 9110 allows none in tokens or quoted-strings). A header that does not parse gives
 /// U+0002 followed by the error: `<what> at byte <n>`.
 pub fn encode(header: &str) -> String {
-    let mut out = String::with_capacity(header.len() + 8);
-    for (i, c) in ChallengeParser::new(header).enumerate() {
-        let c = match c {
-            Ok(c) => c,
-            Err(e) => return error_text(e),
-        };
+    match crate::challenge::parse_challenges(header) {
+        Ok(c) => encode_challenges(&c),
+        Err(e) => error_text(&e),
+    }
+}
+
+/// Parsed challenges as [`encode`] writes them.
+pub fn encode_challenges(challenges: &[Challenge<'_>]) -> String {
+    let mut out = String::new();
+    for (i, c) in challenges.iter().enumerate() {
         if i > 0 {
             out.push(CHALLENGE_SEP);
         }
@@ -116,7 +120,8 @@ pub fn encode(header: &str) -> String {
     out
 }
 
-fn error_text(e: ParseError) -> String {
+/// A parse error as [`encode`] writes it.
+pub fn error_text(e: &ParseError) -> String {
     let mut msg = String::new();
     msg.push(ERROR_MARK);
     msg.push_str(e.kind.as_str());

@@ -46,7 +46,13 @@ cases! {
     port_too_big: "http://localhost:65536/" => Unknown;
     empty_port: "http://localhost:/" => Unknown;
     numeric_short_ipv4: "http://127.1/" => Unknown;
-    ipv4: "http://127.0.0.1:8080/" => Unknown;
+    ipv4: "http://127.0.0.1:8080/" => Origin("http://127.0.0.1:8080");
+    ipv4_zeros: "http://0.0.0.0/" => Origin("http://0.0.0.0");
+    ipv4_max: "https://255.255.255.255/x" => Origin("https://255.255.255.255");
+    ipv4_over_255: "http://256.0.0.1/" => Unknown;
+    ipv4_leading_zero: "http://010.0.0.1/" => Unknown;
+    ipv4_five_parts: "http://1.2.3.4.5/" => Unknown;
+    ipv4_three_parts: "http://1.2.3/" => Unknown;
     hex_ipv4: "http://0x7f.0.0.1/" => Unknown;
     hex_last_label: "http://a.0x1/" => Unknown;
     digits_last_label: "http://example.123/" => Unknown;
@@ -62,6 +68,72 @@ cases! {
     scheme_like_relative: "localhost:8080/x" => Unknown;
     https_missing_slash: "https:/api.example.com" => Unknown;
     empty_host: "https:///x" => Unknown;
+}
+
+/// Numeric hosts of every shape the WHATWG parser treats as IPv4 (or rejects): whatever the
+/// classifier recognises, the parser serialises the same way.
+#[test]
+fn numeric_hosts_agree_with_a_whatwg_url_parser() {
+    const PARTS: &[&str] = &[
+        "0",
+        "00",
+        "01",
+        "1",
+        "9",
+        "10",
+        "99",
+        "100",
+        "127",
+        "199",
+        "200",
+        "249",
+        "250",
+        "255",
+        "256",
+        "300",
+        "999",
+        "1000",
+        "4294967295",
+        "0x1",
+        "0x",
+        "1e2",
+        "",
+    ];
+    const CANONICAL: &[&str] = &[
+        "0", "1", "9", "10", "99", "100", "127", "199", "200", "249", "250", "255",
+    ];
+    let mut dotted = 0;
+    let mut hosts = vec![String::new()];
+    for _ in 0..4 {
+        let mut next = Vec::new();
+        for h in &hosts {
+            for p in PARTS {
+                next.push(if h.is_empty() {
+                    (*p).to_string()
+                } else {
+                    format!("{h}.{p}")
+                });
+            }
+        }
+        hosts = next;
+        for h in &hosts {
+            let u = format!("http://{h}:8080/x");
+            let recognised = match classify(&u) {
+                Origin(o) => {
+                    let parsed = url::Url::parse(&u).unwrap_or_else(|e| panic!("{u:?}: {e}"));
+                    assert_eq!(parsed.origin().ascii_serialization(), o, "{u:?}");
+                    true
+                }
+                _ => false,
+            };
+            let parts: Vec<&str> = h.split('.').collect();
+            if parts.len() == 4 && parts.iter().all(|p| CANONICAL.contains(p)) {
+                assert!(recognised, "{u:?} is dotted-decimal IPv4 in normal form");
+                dotted += 1;
+            }
+        }
+    }
+    assert_eq!(dotted, CANONICAL.len().pow(4));
 }
 
 /// Differential check against the `url` crate (a WHATWG URL implementation): whatever the fast

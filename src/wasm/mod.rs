@@ -21,10 +21,14 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 
+use crate::challenge::parse_challenges;
 use crate::origin::{classify, Target};
-use crate::policy::{decide_raw, Facts};
+use crate::policy::{decide, Facts, Header};
 use crate::session::{Admit, Session};
-use crate::wire::{expiry, flight_number, outcome, pack, unauthorized_code, unpack, REFRESH, WAIT};
+use crate::wire::{
+    encode_challenges, error_text, expiry, flight_number, outcome, pack, unauthorized_code, unpack,
+    REFRESH, WAIT,
+};
 
 /// The decisions of one `authFetch`: its allowed origins and its [`Session`].
 pub struct Core {
@@ -127,21 +131,18 @@ pub extern "C" fn reauth_free(h: u32) {
     }
 }
 
-/// Allows the origin in the buffer (`len` bytes), as the URL parser prints it.
+/// Allows the origin in the buffer (`len` bytes), as the URL parser prints it; `len` 0 allows
+/// relative URLs (the page's own origin is one of the allowed ones).
 #[export_name = "allow"]
 pub extern "C" fn reauth_allow(h: u32, len: usize) {
     let Some(origin) = owned(0, len) else { return };
     with(h, (), |c| {
-        if !c.origins.contains(&origin) {
+        if origin.is_empty() {
+            c.page_allowed = true;
+        } else if !c.origins.contains(&origin) {
             c.origins.push(origin);
         }
     })
-}
-
-/// Allows relative URLs: the page's own origin is one of the allowed ones.
-#[export_name = "allowPage"]
-pub extern "C" fn reauth_allow_page(h: u32) {
-    with(h, (), |c| c.page_allowed = true)
 }
 
 /// Whether the URL in the buffer (`len` bytes) may get the token: 1 yes, 0 no, 2 not decided
@@ -296,14 +297,6 @@ pub extern "C" fn reauth_clear(h: u32) -> f64 {
     with(h, 0.0, |c| flight_number(c.session.clear()))
 }
 
-/// Whether there is an access or a refresh token.
-#[export_name = "hasTokens"]
-pub extern "C" fn reauth_has_tokens(h: u32) -> bool {
-    with(h, false, |c| {
-        c.session.access_token().is_some() || c.session.refresh_token().is_some()
-    })
-}
-
 /// Whether tokens another tab stored (their access token in the buffer, `len` bytes) should
 /// replace these.
 #[export_name = "adopt"]
@@ -346,29 +339,34 @@ pub extern "C" fn reauth_expires_at(h: u32) -> f64 {
     })
 }
 
-/// Whether a response with `status` and the `WWW-Authenticate` value in the buffer (`len`
-/// bytes; `len` < 0 when the runtime shows none) calls for a refresh, by the policy.
-#[export_name = "decide"]
-pub extern "C" fn reauth_decide(status: u32, len: i32) -> bool {
+/// Reads the `WWW-Authenticate` value in the buffer (`len` bytes; `len` < 0: the response has
+/// none) and decides by the policy whether a response with `status` calls for a refresh. The
+/// challenges (or the parse error), as [`crate::wire::encode`] writes them, go back into the
+/// buffer. Returns `(their length << 1) | refresh`, or -1 when the bytes are not text.
+#[export_name = "inspect"]
+pub extern "C" fn reauth_inspect(status: u32, len: i32) -> i32 {
     let status = u16::try_from(status).unwrap_or(0);
-    let b = buf();
-    let header = match usize::try_from(len) {
-        Ok(n) => match text(b, 0, n) {
-            Some(t) => Some(t),
-            None => return false,
-        },
-        Err(_) => None,
+    let facts = Facts::default();
+    let (refresh, out) = match usize::try_from(len) {
+        Err(_) => (
+            decide(status, Header::Absent, facts).is_refresh(),
+            String::new(),
+        ),
+        Ok(n) => {
+            let Some(header) = text(buf(), 0, n) else {
+                return -1;
+            };
+            match parse_challenges(header) {
+                Ok(c) => (
+                    decide(status, Header::Parsed(&c), facts).is_refresh(),
+                    encode_challenges(&c),
+                ),
+                Err(e) => (
+                    decide(status, Header::Invalid(&e), facts).is_refresh(),
+                    error_text(&e),
+                ),
+            }
+        }
     };
-    decide_raw(status, header, Facts::default())
-}
-
-/// Parses the `WWW-Authenticate` value in the buffer (`len` bytes) into the string
-/// [`crate::wire::encode`] describes, written back into the buffer; returns its length.
-#[export_name = "parse"]
-pub extern "C" fn reauth_parse(len: usize) -> i32 {
-    let out = match text(buf(), 0, len) {
-        Some(header) => crate::wire::encode(header),
-        None => return -1,
-    };
-    give(Some(&out))
+    (give(Some(&out)) << 1) | i32::from(refresh)
 }

@@ -27,7 +27,15 @@ fn take(len: i32) -> Option<String> {
 }
 
 fn parse(header: &str) -> String {
-    take(reauth_parse(put(header, 0))).unwrap()
+    take(reauth_inspect(0, put(header, 0) as i32) >> 1).unwrap()
+}
+
+/// Whether the policy refreshes for `status` and `header` (none: no header).
+fn decide(status: u32, header: Option<&str>) -> bool {
+    let len = header.map_or(-1, |h| put(h, 0) as i32);
+    let answer = reauth_inspect(status, len);
+    assert!(answer >= 0);
+    answer & 1 == 1
 }
 
 #[wasm_bindgen_test]
@@ -45,15 +53,21 @@ fn parse_gives_the_encoded_challenges() {
 
 #[wasm_bindgen_test]
 fn decide_follows_the_policy() {
-    assert!(reauth_decide(401, -1));
-    let decide = |status, header: &str| reauth_decide(status, put(header, 0) as i32);
-    assert!(decide(401, "Bearer error=\"invalid_token\""));
-    assert!(!decide(401, "Bearer error=\"insufficient_scope\""));
-    assert!(!decide(401, "Basic realm=x"));
-    assert!(!reauth_decide(403, -1));
+    assert!(decide(401, None));
+    assert!(decide(401, Some("Bearer error=\"invalid_token\"")));
+    assert!(!decide(401, Some("Bearer error=\"insufficient_scope\"")));
+    assert!(!decide(401, Some("Basic realm=x")));
     assert!(
-        !reauth_decide(70_000 + 401, -1),
-        "no status wraps around to 401"
+        decide(401, Some("Basic realm=a@b")),
+        "off the grammar: refresh"
+    );
+    assert!(!decide(403, None));
+    assert!(!decide(70_000 + 401, None), "no status wraps around to 401");
+    // The challenges come back with the decision.
+    let n = reauth_inspect(401, put("Bearer error=invalid_token", 0) as i32);
+    assert_eq!(
+        take(n >> 1).as_deref(),
+        Some("Bearer\0\0error\0invalid_token")
     );
 }
 
@@ -65,7 +79,7 @@ fn origins_are_checked_through_the_buffer() {
     assert_eq!(check("https://api.example.com/x?y"), 1);
     assert_eq!(check("https://evil.example.com/"), 0);
     assert_eq!(check("/relative"), 0, "the page is not allowed");
-    reauth_allow_page(h);
+    reauth_allow(h, 0);
     assert_eq!(check("/relative"), 1);
     assert_eq!(
         check("HTTPS://API.example.com/"),
@@ -127,7 +141,7 @@ fn expiry_from_expires_in_at_or_claims_and_proactive_refresh() {
     assert!(reauth_refresh_failed(h, reauth_flight(h)));
     assert!(!reauth_refresh_failed(h, 1.0), "already settled");
     assert_eq!(reauth_clear(h), 0.0);
-    assert!(!reauth_has_tokens(h));
+    assert_eq!(take(reauth_refresh_token(h)), None);
     assert_eq!(take(reauth_access_token(h)), None);
     reauth_set_tokens(h, put("u", 0), -1, -1.0, NOW + 5.0, -1.0, -1.0, NOW);
     assert_eq!(reauth_check_expiry(h, NOW, SKEW), 2.0);
@@ -147,12 +161,11 @@ fn bad_handles_and_lengths_give_neutral_answers() {
     assert_eq!(reauth_check(9_999, 0), 0);
     assert_eq!(reauth_access_token(h), -1);
     // A length past the buffer, or bytes that are not UTF-8, are refused, not read.
-    assert_eq!(reauth_parse(usize::MAX / 2), -1);
-    assert!(!reauth_decide(401, i32::MAX));
+    assert_eq!(reauth_inspect(401, i32::MAX), -1);
     let area = reauth_buf(2);
     // SAFETY: two bytes of room.
     unsafe { core::ptr::copy_nonoverlapping([0xff_u8, 0xfe].as_ptr(), area, 2) };
-    assert_eq!(reauth_parse(2), -1);
+    assert_eq!(reauth_inspect(0, 2), -1);
     // Freed slots are reused.
     assert_eq!(reauth_new(), h);
 }
