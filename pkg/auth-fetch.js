@@ -495,9 +495,14 @@ function wwwAuthenticate(response) {
   return (h && typeof h.get === 'function' && h.get('www-authenticate')) ?? undefined;
 }
 
-/** The core's policy for a status and `WWW-Authenticate` value (undefined: none). */
+/** The core's policy for a status and `WWW-Authenticate` value (undefined: none). The last
+ * answer is kept: a herd of 401s carries the same header a thousand times. */
+let last = [];
 function decide(status, header) {
-  return (Math.max(ex.inspect(status, header === undefined ? -1 : put(header)), 0) & 1) === 1;
+  if (last[0] !== status || last[1] !== header) {
+    last = [status, header, (Math.max(ex.inspect(status, header === undefined ? -1 : put(header)), 0) & 1) === 1];
+  }
+  return last[2];
 }
 
 /** The challenges of a header value; none when it is absent or does not parse. */

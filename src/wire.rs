@@ -9,7 +9,8 @@ use alloc::string::String;
 use crate::challenge::{Challenge, ParseError};
 use crate::session::{Expiry, FlightId, Outcome, Ticket, Unauthorized};
 
-/// Answer: start the refresh (its id is the session's [`crate::session::Session::flight`]), then wait for it.
+/// Answer: start the refresh (its id is [`crate::session::Session::flight`]), then wait for
+/// it.
 pub const REFRESH: f64 = -1.0;
 /// Answer: wait for the running refresh (the session's [`crate::session::Session::flight`]).
 pub const WAIT: f64 = -2.0;

@@ -8,11 +8,11 @@
 //! What the answers look like is described in [`crate::wire`].
 //!
 //! No JS value crosses the boundary, so the module imports nothing and needs no generated glue
-//! (`pkg/wasm.js` loads it). Strings travel through one byte buffer in the module's memory:
-//! the shell asks [`reauth_buf`] (exported as `buf`) for room, writes UTF-8 there and passes lengths; strings
-//! coming back are written there and their length returned. A core is named by a handle from
-//! [`reauth_new`] (`create`). Nothing here can panic on what JS passes: a bad handle or length gives a
-//! neutral answer.
+//! (`pkg/wasm.js` loads it). Strings travel through one byte buffer in the module's memory: the
+//! shell asks [`reauth_buf`] (exported as `buf`) for room, writes UTF-8 there and passes
+//! lengths; strings coming back are written there and their length returned. A core is named by
+//! a handle from [`reauth_new`] (`create`). Nothing here can panic on what JS passes: a bad
+//! handle or length gives a neutral answer.
 //!
 //! The module is single-threaded and never calls out while a function runs, so the statics
 //! below are never accessed twice at once.
