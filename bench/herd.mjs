@@ -46,16 +46,21 @@ async function once(name, mode) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
+const ratios = [];
 for (const mode of ['ok', 'late', 'fail']) {
   const names = Object.keys(peers)
     .filter((name) => !(name === 'raw fetch' && mode !== 'ok'))
     .filter((name) => only.length === 0 || only.includes(name));
   // A warm-up run each (connections, JIT), not counted; then the runs interleaved, every
-  // contender once per round, so that the machine's drift reaches all of them alike.
+  // contender once per round and each round starting one contender later, so that the
+  // machine's drift and whatever the previous contender left behind reach all of them alike.
   for (const name of names) await once(name, mode);
   const byName = new Map(names.map((name) => [name, []]));
   for (let i = 0; i < runs; i++) {
-    for (const name of names) byName.get(name).push(await once(name, mode));
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(i + k) % names.length];
+      byName.get(name).push(await once(name, mode));
+    }
   }
   for (const name of names) {
     const results = byName.get(name);
@@ -79,12 +84,24 @@ for (const mode of ['ok', 'late', 'fail']) {
     rows.push(row);
     console.log(JSON.stringify(row));
   }
+  // reauth against the hand-written wrapper, round by round (the same round: the same drift).
+  const ours = byName.get('reauth');
+  const theirs = byName.get('hand-written wrapper');
+  if (ours && theirs) {
+    const r = ours.map((o, i) => o.wall / theirs[i].wall).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+    if (r.length) ratios.push({ scenario: rows.at(-1).scenario, median: median(r), min: r[0], max: r.at(-1) });
+  }
 }
 console.log('\n| scenario | contender | refresh calls | 200s | own 401s | rejected | pending after 5 s | failure-hook calls | API requests | wall ms (median, min–max) |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const wall = r.wallMs === null ? '—' : `${r.wallMs} (${r.wallMinMax[0]}–${r.wallMinMax[1]})`;
   console.log(`| ${r.scenario} | ${r.contender} | ${r.refreshCalls} | ${r.ok} | ${r.own401} | ${r.rejected} | ${r.pending} | ${r.hookCalls} | ${r.apiRequests} | ${wall} |`);
+}
+if (ratios.length) {
+  console.log('\n| scenario | reauth / hand-written wall time, per round (median, min–max) |');
+  console.log('|---|---|');
+  for (const r of ratios) console.log(`| ${r.scenario} | ${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)}) |`);
 }
 await worker.terminate();
 process.exit(0);
