@@ -158,8 +158,11 @@ pub struct Session {
 
 /// When a token with these JWT claims expires, and how long it lives (from `iat`, else from now).
 fn from_claims(exp: u64, iat: Option<u64>, now_ms: u64) -> (Option<u64>, Option<u64>) {
-    let at = exp.saturating_mul(1000);
-    let issued = iat.map_or(now_ms, |i| i.saturating_mul(1000));
+    // Seconds to ms, saturating (a plain multiply of a capped value: a checked 64-bit multiply
+    // costs a 128-bit helper in wasm).
+    let ms = |seconds: u64| seconds.min(u64::MAX / 1000) * 1000;
+    let at = ms(exp);
+    let issued = iat.map_or(now_ms, ms);
     (Some(at), Some(at.saturating_sub(issued)))
 }
 
