@@ -141,6 +141,8 @@ const LONG_URL = 4096;
 
 /** Frees a core when its authFetch is garbage-collected. */
 const cores = new FinalizationRegistry((h) => ex.drop(h));
+/** Each authFetch's page listeners (see createAuthFetch). */
+const alive = new WeakMap();
 
 /**
  * Creates `authFetch`: `fetch` with the access token attached to allowed origins, one shared
@@ -453,8 +455,7 @@ export function createAuthFetch(options) {
     const stored = loadTokens(st.area, st.key);
     if (stored) setTokens(fromStore(stored), false);
   }
-  // The listeners hold this instance weakly: an authFetch the app drops can be collected.
-  const self = new WeakRef({
+  const listeners = {
     // Another tab changed the shared tokens: adopt new ones, or log out with it.
     sharedChanged() {
       const stored = loadTokens(st.area, st.key);
@@ -466,10 +467,13 @@ export function createAuthFetch(options) {
       const id = ex.checkExpiry(h, Date.now(), o.skewMs);
       if (id) startFlight(id, pageHref(), undefined);
     },
-  });
-  const listeners = self.deref();
-  if (o.crossTab) onStorage(st.key, () => self.deref()?.sharedChanged());
-  onWake(() => self.deref()?.woke());
+  };
+  // The page's listeners hold this instance weakly, so that an authFetch the app drops can be
+  // collected; `alive` keeps `listeners` exactly as long as the authFetch itself.
+  const weak = new WeakRef(listeners);
+  alive.set(authFetch, listeners);
+  if (o.crossTab) onStorage(st.key, () => weak.deref()?.sharedChanged());
+  onWake(() => weak.deref()?.woke());
 
   Object.defineProperties(authFetch, {
     setTokens: {
@@ -482,8 +486,6 @@ export function createAuthFetch(options) {
     clearTokens: { value: () => logout(true) },
     accessToken: { get: () => take(ex.accessToken(h)) ?? null, enumerable: true },
     [MARK]: { value: true },
-    // Keeps the listeners' target alive exactly as long as this function.
-    [Symbol.for('reauth.listeners')]: { value: listeners },
   });
   cores.register(authFetch, h);
   return authFetch;
