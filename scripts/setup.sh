@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing reauth needs, each step only when it is missing:
-# the wasm32 Rust target, wasm-bindgen-cli at the exact version in Cargo.lock, Debian's
+# the wasm32 Rust target, wasm-bindgen-cli at the exact version in Cargo.lock (its test runner
+# runs the wasm tests; the package build itself needs no wasm-bindgen), Debian's
 # chromium and chromium-driver, and the npm dev dependencies from package-lock.json
 # (which bring wasm-opt, playwright-core, vite and typescript).
 # Sources: crates.io, npm and Debian's packages only.
