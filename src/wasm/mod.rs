@@ -24,7 +24,7 @@ use core::cell::UnsafeCell;
 use crate::challenge::parse_challenges;
 use crate::origin::{classify, Target};
 use crate::policy::{decide, Facts, Header};
-use crate::session::{Admit, Expiry, Session};
+use crate::session::{Admit, Session};
 use crate::wire::{
     encode_challenges, error_text, expiry, flight_number, outcome, pack, unauthorized_code, unpack,
     REFRESH, WAIT,
@@ -223,20 +223,15 @@ pub extern "C" fn reauth_proactive(h: u32) -> bool {
     with(h, false, |c| c.session.flight_is_proactive())
 }
 
-/// A token set as the shell passes it: the access token (`access_len` bytes) and the refresh
-/// token (`refresh_len` bytes after it, or `refresh_len` < 0 for none) in the buffer, and the
-/// expiry of [`crate::wire::expiry`].
-fn token_args(
-    access_len: usize,
-    refresh_len: i32,
-    [in_ms, at_ms, exp_s, iat_s]: [f64; 4],
-) -> Option<(String, Option<String>, Expiry)> {
+/// The access token (`access_len` bytes) and refresh token (`refresh_len` bytes after it, or
+/// `refresh_len` < 0 for none) in the buffer; the expiry is [`crate::wire::expiry`]'s.
+fn token_args(access_len: usize, refresh_len: i32) -> Option<(String, Option<String>)> {
     let access = owned(0, access_len)?;
     let refresh = match usize::try_from(refresh_len) {
         Ok(n) => Some(owned(access_len, n)?),
         Err(_) => None,
     };
-    Some((access, refresh, expiry(in_ms, at_ms, exp_s, iat_s)))
+    Some((access, refresh))
 }
 
 /// Installs tokens (see `token_args`). Returns the id of the refresh this supersedes, or 0.
@@ -251,11 +246,11 @@ pub extern "C" fn reauth_set_tokens(
     iat_s: f64,
     now: f64,
 ) -> f64 {
-    let expiry = [in_ms, at_ms, exp_s, iat_s];
-    let Some((access, refresh, e)) = token_args(access_len, refresh_len, expiry) else {
+    let Some((access, refresh)) = token_args(access_len, refresh_len) else {
         return 0.0;
     };
     with(h, 0.0, |c| {
+        let e = expiry(in_ms, at_ms, exp_s, iat_s);
         flight_number(c.session.set_tokens(access, refresh, e, now as u64))
     })
 }
@@ -274,14 +269,15 @@ pub extern "C" fn reauth_refresh_succeeded(
     iat_s: f64,
     now: f64,
 ) -> bool {
-    let expiry = [in_ms, at_ms, exp_s, iat_s];
-    let Some((access, refresh, e)) = token_args(access_len, refresh_len, expiry) else {
+    let Some((access, refresh)) = token_args(access_len, refresh_len) else {
         return false;
     };
     with(h, false, |c| match c.session.flight() {
-        Some(f) if f.get() as f64 == id => c
-            .session
-            .refresh_succeeded(f, access, refresh, e, now as u64),
+        Some(f) if f.get() as f64 == id => {
+            let e = expiry(in_ms, at_ms, exp_s, iat_s);
+            c.session
+                .refresh_succeeded(f, access, refresh, e, now as u64)
+        }
         _ => false,
     })
 }
