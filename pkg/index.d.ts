@@ -1,26 +1,23 @@
-// The public types, standalone, so that apps type-check with any `lib` setting.
+// The public types. Those of the Rust exports and their options, hooks and results are
+// generated from the Rust sources (src/web/types.d.ts, through wasm-bindgen) into reauth.d.ts.
+
+export { createAuthFetch, parseChallenges } from './reauth.js';
+export type {
+  AuthEvent,
+  AuthFailure,
+  AuthFailureReason,
+  AuthFetch,
+  AuthFetchOptions,
+  Challenge,
+  RefreshContext,
+  TokenSet,
+} from './reauth.js';
 
 /** Where `init` can load the WebAssembly module from. */
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
 
 /** What `initSync` can instantiate. */
 export type SyncInitInput = BufferSource | WebAssembly.Module;
-
-/** One challenge of a `WWW-Authenticate` header. */
-export interface Challenge {
-  /** The auth-scheme as sent. */
-  scheme: string;
-  /** The token68 form (`Negotiate abcdef`), or null when the challenge has parameters. */
-  token68: string | null;
-  /** The auth-params in header order: names lower-cased, values unescaped. */
-  params: [string, string][];
-}
-
-/**
- * Parses a `WWW-Authenticate` header value (RFC 9110 §11) into its challenges. Throws an
- * `Error` named `ChallengeParseError` whose message ends with `at byte N`.
- */
-export function parseChallenges(header: string): Challenge[];
 
 /**
  * Loads the WebAssembly module; call it once before anything else (later calls return the same
@@ -32,104 +29,4 @@ export function parseChallenges(header: string): Challenge[];
 export default function init(input?: InitInput | Promise<InitInput>): Promise<void>;
 
 /** Loads the module synchronously from its bytes or a compiled module. */
-export function initSync(module: { module: SyncInitInput } | SyncInitInput): unknown;
-
-/** Tokens, from a login or from `refresh`. */
-export interface TokenSet {
-  accessToken: string;
-  /** A rotated refresh token replaces the current one; omitted, the current one is kept. */
-  refreshToken?: string;
-  /** Lifetime of the access token in seconds. */
-  expiresIn?: number;
-}
-
-/** What `refresh` is called with. */
-export interface RefreshContext {
-  /** The current refresh token, or null (the hook may use a cookie instead). */
-  refreshToken: string | null;
-  /** The challenges of the 401 that started the refresh. */
-  challenges: Challenge[];
-  /** The raw fetch, never intercepted: use it for the token request. */
-  fetch: typeof fetch;
-  /** Aborts when the refresh outlives `refreshTimeoutMs` or the tokens are set or cleared. */
-  signal: AbortSignal;
-}
-
-/** Why re-authentication failed, for the redirect hook. */
-export type AuthFailureReason = 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized';
-
-/** What `onAuthFailure` is called with: once per failed refresh, not once per request; and, when
- * tabs share tokens (`crossTab`), in every tab when one of them logs out. */
-export type AuthFailure =
-  | {
-      reason: AuthFailureReason;
-      /** What `refresh` threw or rejected with, or the timeout error. */
-      error?: unknown;
-      /** The URL of the request whose 401 started the refresh (or whose retry was refused). */
-      url: string;
-      /** A copy of that 401 response (the caller still gets the original, body unread). */
-      response: Response;
-    }
-  | {
-      /** `clearTokens()` ran in this tab or another one sharing the tokens. */
-      reason: 'logout';
-      /** The page's URL. */
-      url: string;
-      error?: undefined;
-      response?: undefined;
-    };
-
-/** Events for logging and demos. */
-export type AuthEvent =
-  | { type: 'refresh-start'; url: string; /** Started before any 401: the token was about to expire. */ proactive: boolean }
-  | { type: 'refresh-success'; url: string }
-  | { type: 'refresh-failure'; url: string; reason: 'refresh_failed' | 'refresh_timeout'; error: unknown; proactive: boolean }
-  | { type: 'retry'; url: string }
-  | { type: 'auth-failure'; url: string; reason: AuthFailureReason | 'logout' };
-
-export interface AuthFetchOptions {
-  /** Gets new tokens; called once for any number of concurrent 401s. */
-  refresh(ctx: RefreshContext): Promise<TokenSet | string> | TokenSet | string;
-  /** The redirect hook: called once per failed refresh (or refused retry). */
-  onAuthFailure?(info: AuthFailure): void;
-  /** Without onAuthFailure: `location.assign(loginUrl + '?return_to=' + location.href)`. */
-  loginUrl?: string;
-  /** Origins the token may be sent to; default: the page's own origin (required in Node). */
-  origins?: string[];
-  /** Where tokens persist; default 'memory'. */
-  storage?: 'memory' | 'session' | 'local';
-  /** The storage key; default 'reauth'. */
-  storageKey?: string;
-  /** The fetch to wrap; default: globalThis.fetch, read at call time. */
-  fetch?: typeof fetch;
-  /** How long a refresh may take before it counts as failed; default 10000 (Infinity: no limit). */
-  refreshTimeoutMs?: number;
-  /** Overrides the built-in decision for an error response (status 400 and up): true refreshes,
-   * false hands the response back, anything else keeps the built-in decision. */
-  shouldRefresh?(response: Response, challenges: Challenge[]): boolean | undefined;
-  /** Called on each step of re-authentication. */
-  onEvent?(event: AuthEvent): void;
-  /** Refresh before sending once the access token expires within this many ms (capped at half
-   * its lifetime); the expiry comes from `expiresIn` or a JWT's `exp`. Default 30000. */
-  refreshSkewMs?: number;
-  /** Coordinate with other tabs: one refresh at a time across tabs, tokens and logout shared.
-   * Default: on with `storage: 'local'` (which it needs), off otherwise. */
-  crossTab?: boolean;
-  /** How long to wait for another tab's refresh lock before taking it (a frozen or hung tab).
-   * Default 5000. */
-  lockTimeoutMs?: number;
-}
-
-/** `fetch` with re-authentication. */
-export interface AuthFetch {
-  (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
-  /** Installs tokens (after a login). */
-  setTokens(tokens: TokenSet): void;
-  /** Forgets both tokens, here and in storage (logout). */
-  clearTokens(): void;
-  /** The current access token. */
-  readonly accessToken: string | null;
-}
-
-/** Creates an `authFetch`. Throws a TypeError that names a bad option. */
-export function createAuthFetch(options: AuthFetchOptions): AuthFetch;
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): void;

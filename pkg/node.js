@@ -2,13 +2,11 @@
 // instantiated at import. `await init()` is still accepted (and does nothing) so that code
 // shared with the browser runs unchanged.
 import { readFileSync } from 'node:fs';
-import { initSync } from './wasm.js';
+import { initSync } from './index.js';
 
-export { initSync } from './wasm.js';
-export { parseChallenges } from './challenges.js';
-export { createAuthFetch } from './auth-fetch.js';
+export { createAuthFetch, initSync, parseChallenges } from './index.js';
 
-initSync(readFileSync(new URL('./reauth.wasm', import.meta.url)));
+initSync(readFileSync(new URL('./reauth_bg.wasm', import.meta.url)));
 
 /** The module is ready at import in Node; this resolves at once. */
 export default function init(_input) {

@@ -1,171 +1,267 @@
-//! Tests of the exports the JS shell calls, run as wasm (wasm-bindgen-test, in Node and in
-//! headless Chromium): the same answers as the native core, through the plain wasm ABI with
-//! strings in the shared buffer.
+//! The Rust shell's exports, called from Rust as JS would call them, under wasm-bindgen-test
+//! (in Node and in headless Chromium): options, token sets, hooks that throw or misbehave,
+//! and hooks that call back into the same `authFetch`.
 
-use reauth::wasm::*;
-use reauth::wire::{pack, unpack, HAND_BACK, HAND_BACK_REPORT, REFRESH, WAIT};
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use reauth::web::{create_auth_fetch, parse_challenges};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-const NOW: f64 = 1_000_000.0;
-const SKEW: f64 = 30_000.0;
+const API: &str = "https://api.example.com";
 
-/// Writes `s` into the buffer at byte `at`, as the shell does; returns its length.
-fn put(s: &str, at: usize) -> usize {
-    let area = reauth_buf(at + s.len());
-    // SAFETY: `reauth_buf` made room for `at + s.len()` bytes.
-    unsafe { core::ptr::copy_nonoverlapping(s.as_ptr(), area.add(at), s.len()) };
-    s.len()
+/// A JS function from source (the tests' stub fetches and hooks).
+fn js(args: &str, body: &str) -> Function {
+    Function::new_with_args(args, body)
 }
 
-/// Reads the string of `len` bytes an export wrote into the buffer.
-fn take(len: i32) -> Option<String> {
-    let len = usize::try_from(len).ok()?;
-    let area = reauth_buf(0);
-    // SAFETY: the export wrote `len` bytes there.
-    let bytes = unsafe { core::slice::from_raw_parts(area, len) };
-    Some(String::from_utf8(bytes.to_vec()).unwrap())
+fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
+    }
+    o.into()
 }
 
-fn parse(header: &str) -> String {
-    take(reauth_inspect(0, put(header, 0) as i32) >> 1).unwrap()
+fn get(v: &JsValue, k: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(k)).unwrap()
 }
 
-/// Whether the policy refreshes for `status` and `header` (none: no header).
-fn decide(status: u32, header: Option<&str>) -> bool {
-    let len = header.map_or(-1, |h| put(h, 0) as i32);
-    let answer = reauth_inspect(status, len);
-    assert!(answer >= 0);
-    answer & 1 == 1
+fn call(f: &JsValue, name: &str, arg: &JsValue) -> Result<JsValue, JsValue> {
+    get(f, name).unchecked_into::<Function>().call1(f, arg)
 }
 
-#[wasm_bindgen_test]
-fn parse_gives_the_encoded_challenges() {
-    assert_eq!(
-        parse("Bearer realm=\"a \\\"b\\\"\", ERROR=invalid_token, Negotiate abc=="),
-        "Bearer\0\0realm\0a \"b\"\0error\0invalid_token\u{1}Negotiate\0abc=="
-    );
-    assert_eq!(parse(""), "");
-    assert_eq!(
-        parse("Basic realm=a@b"),
-        "\u{2}expected ',' or the end of the header at byte 13"
-    );
+/// A stub API on `API`: 200 for `Bearer new`, else a 401 with an `invalid_token` challenge.
+/// `state.sent` counts what it received.
+fn stub_api() -> (JsValue, JsValue) {
+    let state = object(&[("sent", Array::new().into())]);
+    let fetch = js(
+        "state",
+        "return async (url, init) => {
+           const auth = (init && init.headers && init.headers.authorization) || null;
+           state.sent.push([String(url), auth]);
+           const ok = auth === 'Bearer new';
+           return new Response(ok ? 'ok' : 'no', { status: ok ? 200 : 401,
+             headers: { 'www-authenticate': 'Bearer error=\"invalid_token\"' } });
+         };",
+    )
+    .call1(&JsValue::NULL, &state)
+    .unwrap();
+    (fetch, state)
 }
 
-#[wasm_bindgen_test]
-fn decide_follows_the_policy() {
-    assert!(decide(401, None));
-    assert!(decide(401, Some("Bearer error=\"invalid_token\"")));
-    assert!(!decide(401, Some("Bearer error=\"insufficient_scope\"")));
-    assert!(!decide(401, Some("Basic realm=x")));
-    assert!(
-        decide(401, Some("Basic realm=a@b")),
-        "off the grammar: refresh"
-    );
-    assert!(!decide(403, None));
-    assert!(!decide(70_000 + 401, None), "no status wraps around to 401");
-    // The challenges come back with the decision.
-    let n = reauth_inspect(401, put("Bearer error=invalid_token", 0) as i32);
-    assert_eq!(
-        take(n >> 1).as_deref(),
-        Some("Bearer\0\0error\0invalid_token")
-    );
+async fn settle(p: JsValue) -> Result<JsValue, JsValue> {
+    JsFuture::from(p.unchecked_into::<Promise>()).await
+}
+
+async fn status(af: &JsValue, url: &str) -> f64 {
+    let f: &Function = af.unchecked_ref();
+    let r = settle(f.call1(&JsValue::NULL, &url.into()).unwrap())
+        .await
+        .unwrap();
+    get(&r, "status").as_f64().unwrap()
 }
 
 #[wasm_bindgen_test]
-fn origins_are_checked_through_the_buffer() {
-    let h = reauth_new();
-    reauth_allow(h, put("https://api.example.com", 0));
-    let check = |url: &str| reauth_check(h, put(url, 0));
-    assert_eq!(check("https://api.example.com/x?y"), 1);
-    assert_eq!(check("https://evil.example.com/"), 0);
-    assert_eq!(check("/relative"), 0, "the page is not allowed");
-    reauth_allow(h, 0);
-    assert_eq!(check("/relative"), 1);
+fn parse_challenges_gives_plain_objects() {
+    let out = parse_challenges(
+        "Bearer realm=\"a \\\"b\\\"\", ERROR=invalid_token, Negotiate abc==".into(),
+    )
+    .unwrap();
+    let json = js_sys::JSON::stringify(&out).unwrap();
     assert_eq!(
-        check("HTTPS://API.example.com/"),
-        2,
-        "odd forms go to the URL parser"
+        String::from(json),
+        r#"[{"scheme":"Bearer","token68":null,"params":[["realm","a \"b\""],["error","invalid_token"]]},{"scheme":"Negotiate","token68":"abc==","params":[]}]"#
     );
-    assert!(reauth_allowed_origin(h, put("https://api.example.com", 0)));
-    assert!(!reauth_allowed_origin(h, put("http://api.example.com", 0)));
-    reauth_free(h);
+    let err = parse_challenges("Basic realm=a@b".into()).unwrap_err();
+    assert_eq!(get(&err, "name"), "ChallengeParseError");
+    assert_eq!(
+        get(&err, "message"),
+        "expected ',' or the end of the header at byte 13"
+    );
+    let err = parse_challenges(JsValue::from_f64(7.0)).unwrap_err();
+    assert!(err.is_instance_of::<js_sys::TypeError>());
 }
 
 #[wasm_bindgen_test]
-fn one_refresh_for_concurrent_401s_then_one_retry_each() {
-    let h = reauth_new();
-    let n = put("old", 0);
-    let m = put("r1", n);
-    reauth_set_tokens(h, n, m as i32, -1.0, -1.0, -1.0, -1.0, NOW);
-    let a = reauth_admit(h, NOW, SKEW);
-    let b = reauth_admit(h, NOW, SKEW);
-    assert!(a >= 0.0 && b >= 0.0, "tickets: send now");
-    assert_eq!(reauth_unauthorized(h, a), REFRESH);
-    let id = reauth_flight(h);
-    assert_eq!(id, 1.0);
-    assert_eq!(reauth_unauthorized(h, b), WAIT);
-    assert_eq!(
-        reauth_admit(h, NOW, SKEW),
-        WAIT,
-        "new requests wait for the refresh"
-    );
-    let epoch = reauth_epoch(h);
-    let n = put("new", 0);
-    assert!(reauth_refresh_succeeded(
-        h, id, n, -1, -1.0, -1.0, -1.0, -1.0, NOW
-    ));
-    assert_eq!(take(reauth_access_token(h)).as_deref(), Some("new"));
-    assert_eq!(take(reauth_refresh_token(h)).as_deref(), Some("r1"), "kept");
-    let retry = reauth_after_flight(h, true);
-    assert!(retry >= 0.0 && unpack(retry).is_spent());
-    assert_eq!(
-        reauth_unauthorized(h, retry),
-        HAND_BACK_REPORT,
-        "reported once"
-    );
-    assert_eq!(reauth_unauthorized(h, retry), HAND_BACK);
-    let waited = reauth_after_wait(h, epoch, true);
-    assert_eq!(unpack(waited).generation(), 2);
-    assert_eq!(pack(unpack(waited)), waited);
-    reauth_free(h);
+fn bad_options_are_type_errors_that_name_the_option() {
+    let refresh: JsValue = js("", "return 'x'").into();
+    let cases: Vec<(JsValue, &str)> = vec![
+        (JsValue::UNDEFINED, "options must be an object"),
+        (object(&[]), "options.refresh is required"),
+        (
+            object(&[("refresh", "x".into())]),
+            "options.refresh must be a function",
+        ),
+        (
+            object(&[("refresh", refresh.clone()), ("origins", API.into())]),
+            "options.origins must be an array",
+        ),
+        (
+            object(&[
+                ("refresh", refresh.clone()),
+                ("origins", Array::of1(&"nope".into()).into()),
+            ]),
+            "options.origins must contain absolute",
+        ),
+        (
+            object(&[
+                ("refresh", refresh.clone()),
+                ("origins", Array::of1(&API.into()).into()),
+                ("refreshTimeoutMs", JsValue::from_f64(f64::NAN)),
+            ]),
+            "options.refreshTimeoutMs",
+        ),
+        (
+            object(&[
+                ("refresh", refresh.clone()),
+                ("origins", Array::of1(&API.into()).into()),
+                ("storage", "cookie".into()),
+            ]),
+            "options.storage must be",
+        ),
+        (
+            object(&[
+                ("refresh", refresh.clone()),
+                ("origins", Array::of1(&API.into()).into()),
+                ("crossTab", JsValue::TRUE),
+            ]),
+            "options.crossTab needs storage",
+        ),
+    ];
+    for (options, want) in cases {
+        let err = create_auth_fetch(options).expect_err(want);
+        assert!(err.is_instance_of::<js_sys::TypeError>(), "{want}");
+        let msg = get(&err, "message").as_string().unwrap();
+        assert!(
+            msg.starts_with("createAuthFetch: ") && msg.contains(want),
+            "{msg} / {want}"
+        );
+    }
 }
 
 #[wasm_bindgen_test]
-fn expiry_from_expires_in_at_or_claims_and_proactive_refresh() {
-    let h = reauth_new();
-    reauth_set_tokens(h, put("t", 0), -1, 60_000.0, -1.0, -1.0, -1.0, NOW);
-    assert_eq!(reauth_expires_at(h), NOW + 60_000.0);
-    assert!(reauth_admit(h, NOW, SKEW) >= 0.0);
-    assert_eq!(reauth_admit(h, NOW + 31_000.0, SKEW), REFRESH);
-    assert!(reauth_proactive(h));
-    assert!(reauth_refresh_failed(h, reauth_flight(h)));
-    assert!(!reauth_refresh_failed(h, 1.0), "already settled");
-    assert_eq!(reauth_clear(h), 0.0);
-    assert_eq!(take(reauth_refresh_token(h)), None);
-    assert_eq!(take(reauth_access_token(h)), None);
-    reauth_set_tokens(h, put("u", 0), -1, -1.0, NOW + 5.0, -1.0, -1.0, NOW);
-    assert_eq!(reauth_check_expiry(h, NOW, SKEW), 2.0);
-    assert!(reauth_adopt(h, put("other", 0)) && !reauth_adopt(h, put("u", 0)));
-    // JWT claims read by the shell: exp 2,000 s, iat 1,000 s.
-    reauth_set_tokens(h, put("v", 0), -1, -1.0, -1.0, 2_000.0, 1_000.0, NOW);
-    assert_eq!(reauth_expires_at(h), 2_000_000.0);
-    reauth_free(h);
+async fn three_concurrent_401s_share_one_refresh_and_each_retries_once() {
+    let (fetch, state) = stub_api();
+    let calls = object(&[("n", JsValue::from_f64(0.0))]);
+    let refresh = js(
+        "calls",
+        "return async () => { calls.n++; return { accessToken: 'new' }; }",
+    )
+    .call1(&JsValue::NULL, &calls)
+    .unwrap();
+    let af: JsValue = create_auth_fetch(object(&[
+        ("refresh", refresh),
+        ("fetch", fetch),
+        ("origins", Array::of1(&API.into()).into()),
+    ]))
+    .unwrap()
+    .into();
+    call(&af, "setTokens", &object(&[("accessToken", "old".into())])).unwrap();
+    let f: &Function = af.unchecked_ref();
+    let all = Array::new();
+    for i in 0..3 {
+        all.push(
+            &f.call1(&JsValue::NULL, &format!("{API}/x/{i}").into())
+                .unwrap(),
+        );
+    }
+    let rs = settle(Promise::all(&all).into()).await.unwrap();
+    let statuses: Vec<f64> = Array::from(&rs)
+        .iter()
+        .map(|r| get(&r, "status").as_f64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200.0, 200.0, 200.0]);
+    assert_eq!(get(&calls, "n"), 1.0, "one refresh");
+    assert_eq!(
+        Array::from(&get(&state, "sent")).length(),
+        6,
+        "three attempts, three retries"
+    );
+    assert_eq!(get(&af, "accessToken"), "new");
 }
 
 #[wasm_bindgen_test]
-fn bad_handles_and_lengths_give_neutral_answers() {
-    let h = reauth_new();
-    reauth_free(h);
-    assert_eq!(reauth_admit(h, NOW, SKEW), WAIT);
-    assert_eq!(reauth_unauthorized(h, 0.0), HAND_BACK);
-    assert_eq!(reauth_check(9_999, 0), 0);
-    assert_eq!(reauth_access_token(h), -1);
-    // A length past the buffer, or bytes that are not UTF-8, are refused, not read.
-    assert_eq!(reauth_inspect(401, i32::MAX), -1);
-    let area = reauth_buf(2);
-    // SAFETY: two bytes of room.
-    unsafe { core::ptr::copy_nonoverlapping([0xff_u8, 0xfe].as_ptr(), area, 2) };
-    assert_eq!(reauth_inspect(0, 2), -1);
-    // Freed slots are reused.
-    assert_eq!(reauth_new(), h);
+async fn refresh_that_throws_returns_a_non_promise_or_a_wrong_shape() {
+    // Each: what `refresh` does, and whether the call then succeeds.
+    let cases = [
+        ("throw new Error('sync')", false),
+        ("return 'new'", true),
+        ("return { accessToken: 'new' }", true),
+        ("return Promise.resolve(42)", false),
+        ("return { token: 'new' }", false),
+        ("return { accessToken: '' }", false),
+        ("return { then() { throw new Error('thenable'); } }", false),
+    ];
+    for (body, ok) in cases {
+        let (fetch, _) = stub_api();
+        let failures = Array::new();
+        let on_failure = js("list", "return (info) => list.push(info)")
+            .call1(&JsValue::NULL, &failures)
+            .unwrap();
+        let af: JsValue = create_auth_fetch(object(&[
+            ("refresh", js("", body).into()),
+            ("fetch", fetch),
+            ("onAuthFailure", on_failure),
+            ("origins", Array::of1(&API.into()).into()),
+        ]))
+        .unwrap()
+        .into();
+        call(&af, "setTokens", &"old".into()).unwrap();
+        let got = status(&af, &format!("{API}/a")).await;
+        assert_eq!(got, if ok { 200.0 } else { 401.0 }, "{body}");
+        assert_eq!(failures.length(), if ok { 0 } else { 1 }, "{body}");
+        if !ok {
+            assert_eq!(get(&failures.get(0), "reason"), "refresh_failed", "{body}");
+        }
+        // The instance still works afterwards.
+        call(&af, "setTokens", &"new".into()).unwrap();
+        assert_eq!(status(&af, &format!("{API}/b")).await, 200.0, "{body}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn hooks_may_call_back_into_the_same_auth_fetch() {
+    let (fetch, _) = stub_api();
+    let errors = Array::new();
+    let holder = object(&[("errors", errors.clone().into())]);
+    // Every hook calls authFetch, setTokens, clearTokens and reads accessToken.
+    let reenter = "const af = h.af;
+        void af.accessToken;
+        if ((h.n = (h.n || 0) + 1) < 30) af('https://api.example.com/inner').catch((e) => h.errors.push(String(e)));
+        af.clearTokens();
+        af.setTokens({ accessToken: 'old' });";
+    let hook = |extra: &str| {
+        js("h", &format!("return (x) => {{ {reenter} {extra} }};"))
+            .call1(&JsValue::NULL, &holder)
+            .unwrap()
+    };
+    let af: JsValue = create_auth_fetch(object(&[
+        ("refresh", hook("return 'new';")),
+        ("onEvent", hook("")),
+        ("onAuthFailure", hook("")),
+        ("shouldRefresh", hook("return undefined;")),
+        ("fetch", fetch),
+        ("origins", Array::of1(&API.into()).into()),
+    ]))
+    .unwrap()
+    .into();
+    Reflect::set(&holder, &"af".into(), &af).unwrap();
+    call(&af, "setTokens", &"old".into()).unwrap();
+    let f: &Function = af.unchecked_ref();
+    for i in 0..5 {
+        // Each call settles (with a response, not an exception from the glue).
+        let r = settle(
+            f.call1(&JsValue::NULL, &format!("{API}/r/{i}").into())
+                .unwrap(),
+        )
+        .await;
+        assert!(r.is_ok(), "call {i}: {r:?}");
+    }
+    call(&af, "setTokens", &"new".into()).unwrap();
+    assert_eq!(status(&af, &format!("{API}/after")).await, 200.0);
+    // The inner calls settled without an error either (none from wasm-bindgen's glue).
+    let _ = JsFuture::from(Promise::resolve(&JsValue::NULL)).await;
+    assert_eq!(errors.length(), 0, "{:?}", errors.to_vec());
 }

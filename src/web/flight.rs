@@ -1,0 +1,363 @@
+//! The refresh: one flight at a time (the session decides when one starts), the app's `refresh`
+//! hook under the cross-tab lock, the timeout, and what the app hears about it (`onEvent`,
+//! `onAuthFailure` or the `loginUrl` redirect).
+//!
+//! A flight is a promise that resolves with `true` (new tokens) or `false` (failed, timed out,
+//! cancelled); requests waiting for it await that promise. Its end is settled once, by
+//! whichever comes first: the hook's result, the timer, or new tokens from the app.
+
+use alloc::rc::Rc;
+use js_sys::{Function, Promise};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::AbortController;
+
+use super::js::{self, deferred, report};
+use super::options::TokenSet;
+use super::send::{challenges_of, www_authenticate, ChallengeOut};
+use super::Shell;
+use crate::session::FlightId;
+
+/// The refresh that is running, as the shell sees it.
+pub struct Flight {
+    id: FlightId,
+    /// Resolves with whether the refresh gave tokens.
+    promise: Promise,
+    resolve: Function,
+    /// Aborts `ctx.signal` (timeout, or tokens set or cleared meanwhile).
+    controller: Option<AbortController>,
+    /// The timeout's timer, if there is one.
+    timer: JsValue,
+    /// The request whose 401 started it (or that found the token about to expire).
+    url: String,
+    /// That 401, or undefined for a proactive refresh.
+    response: JsValue,
+}
+
+/// Why a refresh gave no tokens.
+pub enum Failure {
+    /// `refresh` threw or rejected (or resolved with something that is not tokens).
+    Threw(JsValue),
+    /// It took longer than `refreshTimeoutMs`.
+    TimedOut,
+}
+
+/// A JS value inside a serialized object, passed through as it is.
+pub struct Js<'a>(pub &'a JsValue);
+
+impl Serialize for Js<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_wasm_bindgen::preserve::serialize(self.0, s)
+    }
+}
+
+/// What `onEvent` gets.
+#[derive(Serialize)]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<Js<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proactive: Option<bool>,
+}
+
+/// What `onAuthFailure` gets.
+#[derive(Serialize)]
+struct AuthFailure<'a> {
+    reason: &'static str,
+    url: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<Js<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<Js<'a>>,
+}
+
+/// What `refresh` gets.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RefreshContext<'a> {
+    refresh_token: Option<&'a str>,
+    challenges: Vec<ChallengeOut<'a>>,
+    fetch: Js<'a>,
+    signal: Js<'a>,
+}
+
+/// Plain objects from Rust values: `None` fields as `null`.
+pub fn to_js<T: Serialize>(value: &T) -> JsValue {
+    let s = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    value.serialize(&s).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Plain objects from Rust values: `None` fields left out.
+fn to_object<T: Serialize>(value: &T) -> JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::new())
+        .unwrap_or(JsValue::UNDEFINED)
+}
+
+fn timeout_error() -> JsValue {
+    let e = js_sys::Error::new("the refresh took longer than refreshTimeoutMs");
+    e.set_name("TimeoutError");
+    e.into()
+}
+
+impl Shell {
+    /// Calls `onEvent`, if there is one; what it throws is reported.
+    fn emit(
+        &self,
+        kind: &'static str,
+        url: &str,
+        reason: Option<&'static str>,
+        error: Option<&JsValue>,
+        proactive: Option<bool>,
+    ) {
+        let Some(hook) = &self.opts.on_event else {
+            return;
+        };
+        let event = to_object(&Event {
+            kind,
+            url,
+            reason,
+            error: error.map(Js),
+            proactive,
+        });
+        if let Err(e) = hook.call1(&JsValue::UNDEFINED, &event) {
+            report(&e);
+        }
+    }
+
+    /// Emits a retry event.
+    pub(super) fn emit_retry(&self, url: &str) {
+        self.emit("retry", url, None, None, None);
+    }
+
+    /// Tells the app that re-authentication failed: its `onAuthFailure` hook, else a redirect
+    /// to `loginUrl`. The hook gets a copy of the response, so the caller's body stays unread.
+    pub(super) fn auth_failure(
+        &self,
+        reason: &'static str,
+        error: Option<&JsValue>,
+        url: &str,
+        response: &JsValue,
+    ) {
+        self.emit("auth-failure", url, Some(reason), None, None);
+        if let Some(hook) = &self.opts.on_auth_failure {
+            let copy = match response.dyn_ref::<web_sys::Response>() {
+                Some(r) => web_sys::Response::clone(r).map(JsValue::from).ok(),
+                None => None,
+            };
+            // A body already read cannot be copied: hand over the response itself.
+            let copy = copy.unwrap_or_else(|| response.clone());
+            let info = to_object(&AuthFailure {
+                reason,
+                url,
+                response: (!copy.is_undefined()).then_some(Js(&copy)),
+                error: error.map(Js),
+            });
+            if let Err(e) = hook.call1(&JsValue::UNDEFINED, &info) {
+                report(&e);
+            }
+        } else if let Some(login) = &self.opts.login_url {
+            let Some(place) = js::place() else { return };
+            let target = match js::page_href() {
+                None => login.clone(),
+                Some(here) => {
+                    let sep = if login.contains('?') { '&' } else { '?' };
+                    let here = String::from(js_sys::encode_uri_component(&here));
+                    alloc::format!("{login}{sep}return_to={here}")
+                }
+            };
+            let _ = place.assign(&target);
+        }
+    }
+
+    /// The promise of refresh `id`: its own while it runs, else one that says "no tokens".
+    pub(super) fn flight_promise(&self, id: FlightId) -> Promise {
+        match &*self.flight.borrow() {
+            Some(f) if f.id == id => f.promise.clone(),
+            _ => Promise::resolve(&JsValue::FALSE),
+        }
+    }
+
+    /// Starts refresh `id` (the session has just decided on it). `response` is the 401 that
+    /// called for it, undefined for a proactive refresh. Returns its promise.
+    pub(super) fn start_flight(
+        self: &Rc<Self>,
+        id: FlightId,
+        url: &str,
+        response: &JsValue,
+    ) -> Promise {
+        let (promise, resolve) = deferred();
+        let controller = AbortController::new().ok();
+        let timer = match self.opts.timeout_ms {
+            Some(ms) => {
+                let weak = Rc::downgrade(self);
+                let fire = Closure::once_into_js(move || {
+                    if let Some(s) = weak.upgrade() {
+                        s.settle(id, Err(Failure::TimedOut));
+                    }
+                });
+                js::set_timeout(&fire, ms)
+            }
+            None => JsValue::UNDEFINED,
+        };
+        let signal = controller
+            .as_ref()
+            .map_or(JsValue::UNDEFINED, |c| c.signal().into());
+        *self.flight.borrow_mut() = Some(Flight {
+            id,
+            promise: promise.clone(),
+            resolve,
+            controller,
+            timer,
+            url: String::from(url),
+            response: response.clone(),
+        });
+        self.emit(
+            "refresh-start",
+            url,
+            None,
+            None,
+            Some(response.is_undefined()),
+        );
+        spawn_local(self.clone().run_flight(id, response.clone(), signal));
+        promise
+    }
+
+    /// The flight's work: under the cross-tab lock when tabs share tokens, adopt what another
+    /// tab stored meanwhile, else call the app's `refresh`. The lock is held until the flight
+    /// has settled (the tokens are stored).
+    async fn run_flight(self: Rc<Self>, id: FlightId, response: JsValue, signal: JsValue) {
+        let store = match &self.store {
+            Some(store) if self.opts.cross_tab => store,
+            _ => return self.refresh(id, &response, &signal).await,
+        };
+        let _lock = store.lock(self.opts.lock_timeout_ms).await;
+        // Another tab may have refreshed while this one waited for the lock: use its tokens
+        // rather than present the refresh token a second time.
+        if let Some(record) = store.load() {
+            let adopt = self.session.borrow().should_adopt(Some(record.access()));
+            if adopt {
+                return self.settle(id, Ok(record.into_tokens()));
+            }
+        }
+        self.refresh(id, &response, &signal).await
+    }
+
+    /// Calls the app's `refresh` hook for flight `id` (if it is still current) and settles the
+    /// flight with what it gives.
+    async fn refresh(&self, id: FlightId, response: &JsValue, signal: &JsValue) {
+        if self.session.borrow().flight() != Some(id) {
+            return;
+        }
+        let raw = self.fetch_fn();
+        // Bound, so that `ctx.fetch(…)` does not call the browser's fetch on `ctx`.
+        let fetch = match raw.dyn_ref::<Function>() {
+            Some(f) => f.bind0(&JsValue::UNDEFINED).into(),
+            None => raw,
+        };
+        let header = www_authenticate(response);
+        let refresh_token = self.session.borrow().refresh_token().map(String::from);
+        let ctx = to_js(&RefreshContext {
+            refresh_token: refresh_token.as_deref(),
+            challenges: challenges_of(header.as_deref()),
+            fetch: Js(&fetch),
+            signal: Js(signal),
+        });
+        let result = match self.opts.refresh.call1(&JsValue::UNDEFINED, &ctx) {
+            Err(e) => Err(Failure::Threw(e)),
+            Ok(v) => match JsFuture::from(Promise::resolve(&v)).await {
+                Err(e) => Err(Failure::Threw(e)),
+                Ok(v) => TokenSet::from_js(&v).map_err(|what| {
+                    let msg = alloc::format!("refresh resolved with bad tokens: {what}");
+                    Failure::Threw(js::type_error(&msg))
+                }),
+            },
+        };
+        self.settle(id, result)
+    }
+
+    /// The end of flight `id`: install the tokens or report the failure, then release the
+    /// requests waiting for it. A flight that already ended (timed out, superseded) is ignored.
+    pub(super) fn settle(&self, id: FlightId, result: Result<TokenSet, Failure>) {
+        let Some(f) = self.take_flight(id) else {
+            return;
+        };
+        let proactive = self.session.borrow().flight_is_proactive();
+        let ok = match result {
+            Ok(t) => {
+                let now = js::now();
+                self.session
+                    .borrow_mut()
+                    .refresh_succeeded(id, t.access, t.refresh, t.expiry, now);
+                self.tokens_changed(true);
+                self.emit("refresh-success", &f.url, None, None, None);
+                true
+            }
+            Err(failure) => {
+                self.session.borrow_mut().refresh_failed(id);
+                let (reason, error) = match failure {
+                    Failure::TimedOut => {
+                        let e = timeout_error();
+                        if let Some(c) = &f.controller {
+                            c.abort_with_reason(&e);
+                        }
+                        ("refresh_timeout", e)
+                    }
+                    Failure::Threw(e) => ("refresh_failed", e),
+                };
+                self.emit(
+                    "refresh-failure",
+                    &f.url,
+                    Some(reason),
+                    Some(&error),
+                    Some(proactive),
+                );
+                // A failed proactive refresh is no failure yet: the token may still be good.
+                // The requests go out with it, and a 401 then gets a refresh of its own.
+                if !proactive {
+                    self.auth_failure(reason, Some(&error), &f.url, &f.response);
+                }
+                false
+            }
+        };
+        let _ = f
+            .resolve
+            .call1(&JsValue::UNDEFINED, &JsValue::from_bool(ok));
+    }
+
+    /// Takes flight `id` out of its slot (if it is still the current one) and stops its timer.
+    fn take_flight(&self, id: FlightId) -> Option<Flight> {
+        let f = {
+            let mut slot = self.flight.borrow_mut();
+            match &*slot {
+                Some(f) if f.id == id => slot.take(),
+                _ => None,
+            }
+        }?;
+        if !f.timer.is_undefined() {
+            js::clear_timeout(&f.timer);
+        }
+        Some(f)
+    }
+
+    /// Ends flight `id` without the hook's result (the tokens were set or cleared): its
+    /// waiters go on with `ok`, its hook's signal aborts.
+    pub(super) fn cancel_flight(&self, id: FlightId, ok: bool) {
+        let Some(f) = self.take_flight(id) else {
+            return;
+        };
+        if let Some(c) = &f.controller {
+            c.abort();
+        }
+        let _ = f
+            .resolve
+            .call1(&JsValue::UNDEFINED, &JsValue::from_bool(ok));
+    }
+}

@@ -1,0 +1,228 @@
+//! The few JS members the shell reaches that `web-sys` and `js-sys` do not bind the way it needs
+//! them (declared here, so wasm-bindgen generates their glue), and small helpers over them.
+//!
+//! Everything that touches a value the app handed over is declared `catch`: a getter that
+//! throws, a proxy, a hostile `init` becomes an `Err`, never an exception unwinding through
+//! Rust frames.
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `fetch` init as the caller passed it (any object), read member by member as fetch
+    /// reads it.
+    pub type Init;
+    /// `init.headers`.
+    #[wasm_bindgen(method, getter, catch)]
+    pub fn headers(this: &Init) -> Result<JsValue, JsValue>;
+    /// `init.body`.
+    #[wasm_bindgen(method, getter, catch)]
+    pub fn body(this: &Init) -> Result<JsValue, JsValue>;
+    /// `init.signal`.
+    #[wasm_bindgen(method, getter, catch)]
+    pub fn signal(this: &Init) -> Result<JsValue, JsValue>;
+    /// `init.headers = …` (on the shell's own copy).
+    #[wasm_bindgen(method, setter)]
+    pub fn set_headers(this: &Init, value: &JsValue);
+    /// `init.body = …` (on the shell's own copy).
+    #[wasm_bindgen(method, setter)]
+    pub fn set_body(this: &Init, value: &JsValue);
+    /// `record.authorization = …` (on the shell's own header record).
+    #[wasm_bindgen(method, setter)]
+    pub fn set_authorization(this: &Init, value: &JsValue);
+
+    /// `Object.assign(target, source)`: a source's getters may throw.
+    #[wasm_bindgen(js_namespace = Object, js_name = assign, catch)]
+    pub fn assign(target: &JsValue, source: &JsValue) -> Result<JsValue, JsValue>;
+    /// `Object.keys(value)`: a proxy's `ownKeys` may throw.
+    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
+    pub fn keys(value: &JsValue) -> Result<js_sys::Array, JsValue>;
+    /// `Array.from(iterable)`: an iterator may throw.
+    #[wasm_bindgen(js_namespace = Array, js_name = from, catch)]
+    pub fn array_from(value: &JsValue) -> Result<js_sys::Array, JsValue>;
+
+    /// A promise, for `then` with a plain function (js-sys binds `then` to Rust closures).
+    pub type Thenable;
+    /// `promise.then(f)`.
+    #[wasm_bindgen(method)]
+    pub fn then(this: &Thenable, f: &Function) -> Promise;
+
+    /// The Web Locks API (`navigator.locks`), bound here because web-sys has it only behind
+    /// `--cfg=web_sys_unstable_apis`.
+    pub type LockManager;
+    /// `locks.request(name, options, callback)`: resolves once the callback's promise settled.
+    #[wasm_bindgen(method, js_name = request)]
+    pub fn request(
+        this: &LockManager,
+        name: &str,
+        options: &JsValue,
+        callback: &JsValue,
+    ) -> Promise;
+
+    /// The global `setTimeout` (windows, workers and Node alike; Node returns an object).
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub fn set_timeout(f: &JsValue, ms: f64) -> JsValue;
+    /// The global `clearTimeout`.
+    #[wasm_bindgen(js_name = clearTimeout)]
+    pub fn clear_timeout(id: &JsValue);
+
+    /// `new Response(body)`: turns a `FormData` or a stream into bytes (and, for `FormData`,
+    /// the multipart content type) that can be sent twice.
+    #[wasm_bindgen(js_name = Response)]
+    pub type Carrier;
+    /// `new Response(body)`.
+    #[wasm_bindgen(constructor, js_class = "Response", catch)]
+    pub fn new(body: &JsValue) -> Result<Carrier, JsValue>;
+
+    /// What fetch resolved with (a `Response`, or whatever a custom fetch gave), and its
+    /// `headers`: read structurally, as JS code would.
+    pub type Reply;
+    /// `response.status`.
+    #[wasm_bindgen(method, getter, catch)]
+    pub fn status(this: &Reply) -> Result<JsValue, JsValue>;
+    /// `response.headers`.
+    #[wasm_bindgen(method, getter, catch)]
+    pub fn headers(this: &Reply) -> Result<JsValue, JsValue>;
+    /// `headers.get(name)`.
+    #[wasm_bindgen(method, catch)]
+    pub fn get(this: &Reply, name: &str) -> Result<JsValue, JsValue>;
+
+    /// An `ArrayBuffer` view (a typed array or a `DataView`).
+    pub type View;
+    /// `view.buffer`.
+    #[wasm_bindgen(method, getter)]
+    pub fn buffer(this: &View) -> JsValue;
+    /// `view.byteOffset`.
+    #[wasm_bindgen(method, getter, js_name = byteOffset)]
+    pub fn byte_offset(this: &View) -> u32;
+    /// `view.byteLength`.
+    #[wasm_bindgen(method, getter, js_name = byteLength)]
+    pub fn byte_length(this: &View) -> u32;
+
+    /// The global object, for the members read at call time.
+    pub type Global;
+    /// `globalThis.fetch`.
+    #[wasm_bindgen(method, getter)]
+    pub fn fetch(this: &Global) -> JsValue;
+    /// `globalThis.location` (a window's or a worker's; undefined in Node).
+    #[wasm_bindgen(method, getter)]
+    pub fn location(this: &Global) -> JsValue;
+    /// `globalThis.reportError` (undefined in Node).
+    #[wasm_bindgen(method, getter, js_name = reportError)]
+    pub fn report_error(this: &Global) -> JsValue;
+    /// `globalThis.navigator`.
+    #[wasm_bindgen(method, getter)]
+    pub fn navigator(this: &Global) -> JsValue;
+    /// `globalThis.document` (windows only).
+    #[wasm_bindgen(method, getter)]
+    pub fn document(this: &Global) -> JsValue;
+
+    /// A `location` (a window's or a worker's).
+    pub type Place;
+    /// `location.origin`.
+    #[wasm_bindgen(method, getter)]
+    pub fn origin(this: &Place) -> JsValue;
+    /// `location.href`.
+    #[wasm_bindgen(method, getter)]
+    pub fn href(this: &Place) -> JsValue;
+    /// `location.assign(url)` (windows only).
+    #[wasm_bindgen(method, catch)]
+    pub fn assign(this: &Place, url: &str) -> Result<(), JsValue>;
+}
+
+/// The global object.
+pub fn global() -> Global {
+    js_sys::global().unchecked_into()
+}
+
+/// Milliseconds since the epoch.
+pub fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// A string property name made once (each `JsValue::from_str` copies the string into JS).
+pub fn name(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+/// A promise and the function that resolves it.
+pub fn deferred() -> (Promise, Function) {
+    let mut resolve = None;
+    let promise = Promise::new(&mut |res, _| resolve = Some(res));
+    // The executor runs before the constructor returns, so `resolve` is always set; a
+    // function that does nothing is the harmless fallback.
+    let resolve = resolve.unwrap_or_else(|| Function::new_no_args(""));
+    (promise, resolve)
+}
+
+/// A promise that resolves after `ms` milliseconds (no Rust closure: the timer calls the
+/// promise's own resolve function).
+pub fn sleep(ms: f64) -> Promise {
+    Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    })
+}
+
+/// Reports an error thrown by an app's hook where the runtime shows such errors:
+/// `reportError` (windows and workers), else `console.error` (Node).
+pub fn report(error: &JsValue) {
+    let report = global().report_error();
+    if let Some(f) = report.dyn_ref::<Function>() {
+        if f.call1(&JsValue::UNDEFINED, error).is_ok() {
+            return;
+        }
+    }
+    web_sys::console::error_1(error);
+}
+
+/// The page's (or worker's) location, if there is one.
+pub fn place() -> Option<Place> {
+    let loc = global().location();
+    loc.is_object().then(|| loc.unchecked_into())
+}
+
+/// The page's origin, or `None` where there is none (Node, opaque origins).
+pub fn page_origin() -> Option<String> {
+    place()?.origin().as_string().filter(|o| o != "null")
+}
+
+/// The page's URL, for resolving relative request URLs, or `None` (Node).
+pub fn page_href() -> Option<String> {
+    place()?.href().as_string()
+}
+
+/// The origin of `url` resolved against `base`, as the WHATWG URL parser gives it.
+pub fn origin_of(url: &str, base: Option<&str>) -> Option<String> {
+    let parsed = match base {
+        Some(b) => web_sys::Url::new_with_base(url, b),
+        None => web_sys::Url::new(url),
+    };
+    parsed.ok().map(|u| u.origin())
+}
+
+/// `value[key]`, or undefined when reading it throws.
+pub fn get(value: &JsValue, key: &JsValue) -> JsValue {
+    Reflect::get(value, key).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Defines a non-enumerable, read-only property on `target`.
+pub fn define_value(target: &Object, key: &JsValue, value: &JsValue) {
+    let d = Object::new();
+    let _ = Reflect::set(&d, &name("value"), value);
+    Object::define_property(target, key, &d);
+}
+
+/// Defines an enumerable getter on `target`.
+pub fn define_getter(target: &Object, key: &JsValue, getter: &JsValue) {
+    let d = Object::new();
+    let _ = Reflect::set(&d, &name("get"), getter);
+    let _ = Reflect::set(&d, &name("enumerable"), &JsValue::TRUE);
+    Object::define_property(target, key, &d);
+}
+
+/// A `TypeError` with this message, as a value to throw or reject with.
+pub fn type_error(message: &str) -> JsValue {
+    js_sys::TypeError::new(message).into()
+}

@@ -1,0 +1,232 @@
+//! The shell: the WebAssembly module's exports, built on wasm-bindgen, and everything an
+//! `authFetch` does around the pure core.
+//!
+//! One room per concern:
+//!
+//! - this file: the `#[wasm_bindgen]` exports (`createAuthFetch`, `parseChallenges`), the
+//!   `authFetch` function object and its members, tokens in and out.
+//! - [`options`]: options and token sets, deserialized with serde-wasm-bindgen; a `TypeError`
+//!   names what is wrong.
+//! - [`send`]: one call: origin check, body captured at call time, token, fetch, 401 policy,
+//!   wait, retry.
+//! - [`flight`]: the single-flight refresh (the session decides), its timeout, the app's hooks
+//!   and events.
+//! - [`store`]: the token record in Web Storage (gloo-storage); cross-tab locks.
+//! - [`page`]: page and worker events (`visibilitychange`, `online`, `storage`).
+//! - [`js`]: the few JS members no `web-sys`/`js-sys` binding covers as needed here.
+//!
+//! Data flows one way: request → session (token, or wait) → fetch → policy → session (refresh
+//! flight) → retry. Every decision is the core's ([`crate::session`], [`crate::policy`],
+//! [`crate::origin`]); this module does the I/O.
+//!
+//! Rules the shell keeps: nothing here panics on what JS passes (values from the app are looked
+//! at through `catch` bindings and checked casts); no `RefCell` borrow is held while JS that
+//! could reach the app runs, so hooks may call back into the same `authFetch` (its function,
+//! `setTokens`, `clearTokens`, `accessToken`) at any point; every closure JS can call is either
+//! owned by the JS garbage collector or removed from its event target before it is dropped.
+
+pub mod flight;
+pub mod js;
+pub mod options;
+pub mod page;
+pub mod send;
+pub mod store;
+
+use alloc::rc::Rc;
+use core::cell::RefCell;
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::session::Session;
+use flight::Flight;
+use options::{Options, TokenSet};
+use store::Store;
+
+/// The state of one `authFetch`.
+pub struct Shell {
+    opts: Options,
+    /// Whether relative URLs (the page's own origin) may get the token.
+    page_allowed: bool,
+    session: RefCell<Session>,
+    flight: RefCell<Option<Flight>>,
+    /// `Bearer <token>` for the current access token (undefined without one), made once per
+    /// token set.
+    auth: RefCell<JsValue>,
+    /// The global fetch when this `authFetch` was made, for when the global one is later
+    /// replaced by an `authFetch`.
+    fallback_fetch: JsValue,
+    /// The success path's response handler (see [`send::response_handler`]).
+    on_response: Function,
+    store: Option<Store>,
+    /// Page and worker event listeners, removed when this is dropped.
+    listeners: RefCell<Vec<page::Listener>>,
+}
+
+/// The symbol that marks the functions `createAuthFetch` returns, so that a page that installs
+/// one as `globalThis.fetch` does not send an `authFetch`'s own requests back into itself.
+fn mark() -> JsValue {
+    js_sys::Symbol::for_("reauth.authFetch").into()
+}
+
+/// Whether `f` is a function `createAuthFetch` returned.
+fn is_auth_fetch(f: &JsValue) -> bool {
+    js_sys::Reflect::get(f, &mark()).is_ok_and(|v| v.is_truthy())
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = include_str!("types.d.ts");
+
+/// Creates `authFetch`: `fetch` with the access token attached to allowed origins, one shared
+/// refresh for any number of 401s, and one retry per request. Throws a `TypeError` naming a
+/// bad option.
+#[wasm_bindgen(
+    js_name = createAuthFetch,
+    unchecked_return_type = "AuthFetch"
+)]
+pub fn create_auth_fetch(
+    #[wasm_bindgen(unchecked_param_type = "AuthFetchOptions")] options: JsValue,
+) -> Result<Function, JsValue> {
+    let opts = Options::from_js(&options)?;
+    let page_allowed = js::page_origin().is_some_and(|o| opts.origins.contains(&o));
+    let store = Store::new(opts.storage, &opts.storage_key);
+    let global_fetch = js::global().fetch();
+    let fallback_fetch = if is_auth_fetch(&global_fetch) {
+        JsValue::UNDEFINED
+    } else {
+        global_fetch
+    };
+    let shell = Rc::new_cyclic(|weak| Shell {
+        opts,
+        page_allowed,
+        session: RefCell::new(Session::new()),
+        flight: RefCell::new(None),
+        auth: RefCell::new(JsValue::UNDEFINED),
+        fallback_fetch,
+        on_response: send::response_handler(weak.clone()),
+        store,
+        listeners: RefCell::new(Vec::new()),
+    });
+    if let Some(record) = shell.store.as_ref().and_then(Store::load) {
+        shell.install(record.into_tokens(), false);
+    }
+    *shell.listeners.borrow_mut() = page::listen(&shell);
+    Ok(function_of(shell))
+}
+
+/// The `authFetch` function object: callable as fetch, with `setTokens`, `clearTokens` and
+/// `accessToken`. Its closures are owned by the JS garbage collector; when the app drops the
+/// function, the shell goes with it (its listeners removed first).
+fn function_of(shell: Rc<Shell>) -> Function {
+    let s = shell.clone();
+    let call =
+        Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(move |input, init| s.call(input, init));
+    let f: Function = call.into_js_value().unchecked_into();
+    let s = shell.clone();
+    let set = Closure::<dyn Fn(JsValue) -> Result<(), JsValue>>::new(move |tokens: JsValue| {
+        let t = TokenSet::from_js(&tokens).map_err(|what| {
+            let mut msg = String::from("setTokens: ");
+            msg.push_str(&what);
+            js::type_error(&msg)
+        })?;
+        s.install(t, true);
+        Ok(())
+    });
+    js::define_value(&f, &js::name("setTokens"), &set.into_js_value());
+    let s = shell.clone();
+    let clear = Closure::<dyn Fn()>::new(move || s.logout(true));
+    js::define_value(&f, &js::name("clearTokens"), &clear.into_js_value());
+    let s = shell;
+    let token = Closure::<dyn Fn() -> JsValue>::new(move || {
+        s.session
+            .borrow()
+            .access_token()
+            .map_or(JsValue::NULL, JsValue::from_str)
+    });
+    js::define_getter(&f, &js::name("accessToken"), &token.into_js_value());
+    js::define_value(&f, &mark(), &JsValue::TRUE);
+    f
+}
+
+/// Parses a `WWW-Authenticate` header value (RFC 9110 §11) into its challenges:
+/// `{ scheme, token68, params: [name, value][] }`, names lower-cased, values unescaped. Throws an
+/// `Error` named `ChallengeParseError` whose message ends with "at byte N".
+#[wasm_bindgen(js_name = parseChallenges, unchecked_return_type = "Challenge[]")]
+pub fn parse_challenges(
+    #[wasm_bindgen(unchecked_param_type = "string")] header: JsValue,
+) -> Result<JsValue, JsValue> {
+    let Some(header) = header.as_string() else {
+        return Err(js::type_error(
+            "parseChallenges: the header must be a string",
+        ));
+    };
+    match crate::challenge::parse_challenges(&header) {
+        Ok(list) => {
+            let out: Vec<send::ChallengeOut<'_>> =
+                list.into_iter().map(send::ChallengeOut::from).collect();
+            Ok(flight::to_js(&out))
+        }
+        Err(e) => {
+            let err = js_sys::Error::new(&alloc::format!("{e}"));
+            err.set_name("ChallengeParseError");
+            Err(err.into())
+        }
+    }
+}
+
+impl Shell {
+    /// Installs a token set (from the app, storage or another tab); `store` writes it to
+    /// storage too. A running refresh is superseded: its waiters go on with these tokens.
+    fn install(&self, t: TokenSet, store: bool) {
+        let superseded =
+            self.session
+                .borrow_mut()
+                .set_tokens(t.access, t.refresh, t.expiry, js::now());
+        self.tokens_changed(store);
+        if let Some(id) = superseded {
+            self.cancel_flight(id, true);
+        }
+    }
+
+    /// Forgets both tokens (logout); `store` removes them from storage too, which logs every
+    /// tab out with `crossTab`, each with its `onAuthFailure` (`reason: 'logout'`).
+    fn logout(&self, store: bool) {
+        let had = {
+            let s = self.session.borrow();
+            s.access_token().is_some() || s.refresh_token().is_some()
+        };
+        let cancelled = self.session.borrow_mut().clear();
+        self.tokens_changed(store);
+        if let Some(id) = cancelled {
+            self.cancel_flight(id, false);
+        }
+        if self.opts.cross_tab && had {
+            let here = js::page_href().unwrap_or_default();
+            self.auth_failure("logout", None, &here, &JsValue::UNDEFINED);
+        }
+    }
+
+    /// Keeps the header value (and, with `store`, the storage) in step with the session.
+    fn tokens_changed(&self, store: bool) {
+        let (access, refresh, at) = {
+            let s = self.session.borrow();
+            (
+                s.access_token().map(String::from),
+                s.refresh_token().map(String::from),
+                s.expires_at_ms(),
+            )
+        };
+        *self.auth.borrow_mut() = match &access {
+            Some(a) => {
+                let mut v = String::with_capacity(a.len() + 7);
+                v.push_str("Bearer ");
+                v.push_str(a);
+                JsValue::from_str(&v)
+            }
+            None => JsValue::UNDEFINED,
+        };
+        if let (true, Some(st)) = (store, &self.store) {
+            st.save(access.as_deref(), refresh.as_deref(), at);
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! What comes in from the app: `createAuthFetch`'s options and token sets, deserialized with
+//! serde-wasm-bindgen into Rust structs. A wrong value is a `TypeError` that names the option
+//! (or the token field) and says what it must be.
+
+use core::fmt;
+
+use js_sys::Function;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::js::{origin_of, page_origin, type_error};
+use crate::session::Expiry;
+
+/// Where tokens persist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageKind {
+    /// In this `authFetch` only.
+    Memory,
+    /// `sessionStorage` (this tab, survives reloads).
+    Session,
+    /// `localStorage` (every tab of the origin).
+    Local,
+}
+
+/// `createAuthFetch`'s options, checked.
+pub struct Options {
+    /// The app's `refresh` hook.
+    pub refresh: Function,
+    /// The redirect hook.
+    pub on_auth_failure: Option<Function>,
+    /// Where to send the page when re-authentication fails and there is no hook.
+    pub login_url: Option<String>,
+    /// Origins the token may go to, as the URL parser prints them.
+    pub origins: Vec<String>,
+    /// Where tokens persist, and under which key.
+    pub storage: StorageKind,
+    /// The Web Storage key.
+    pub storage_key: String,
+    /// The fetch to wrap, when not the global one.
+    pub fetch: Option<Function>,
+    /// How long a refresh may take (`None`: no limit).
+    pub timeout_ms: Option<f64>,
+    /// The app's override of the refresh decision.
+    pub should_refresh: Option<Function>,
+    /// The event hook.
+    pub on_event: Option<Function>,
+    /// Refresh this long before the token expires.
+    pub skew_ms: u64,
+    /// Coordinate tabs.
+    pub cross_tab: bool,
+    /// How long to wait for another tab's refresh lock.
+    pub lock_timeout_ms: f64,
+}
+
+/// A function-valued option, kept as the JS function it is.
+struct Hook(Function);
+
+impl<'de> Deserialize<'de> for Hook {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_wasm_bindgen::preserve::deserialize(d).map(Hook)
+    }
+}
+
+/// An array of strings, and nothing else that happens to be iterable (a string is).
+struct Strings(Vec<String>);
+
+impl<'de> Deserialize<'de> for Strings {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Strings;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of strings")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Strings, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(Strings(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "camelCase")]
+enum Field {
+    Refresh,
+    OnAuthFailure,
+    LoginUrl,
+    Origins,
+    Storage,
+    StorageKey,
+    Fetch,
+    RefreshTimeoutMs,
+    ShouldRefresh,
+    OnEvent,
+    RefreshSkewMs,
+    CrossTab,
+    LockTimeoutMs,
+}
+
+const KEYS: &[&str] = &[
+    "refresh",
+    "onAuthFailure",
+    "loginUrl",
+    "origins",
+    "storage",
+    "storageKey",
+    "fetch",
+    "refreshTimeoutMs",
+    "shouldRefresh",
+    "onEvent",
+    "refreshSkewMs",
+    "crossTab",
+    "lockTimeoutMs",
+];
+
+/// The options as given, each of the right type (`None`: not given, or null).
+#[derive(Default)]
+struct Given {
+    refresh: Option<Hook>,
+    on_auth_failure: Option<Hook>,
+    login_url: Option<String>,
+    origins: Option<Strings>,
+    storage: Option<StorageKind>,
+    storage_key: Option<String>,
+    fetch: Option<Hook>,
+    refresh_timeout_ms: Option<f64>,
+    should_refresh: Option<Hook>,
+    on_event: Option<Hook>,
+    refresh_skew_ms: Option<f64>,
+    cross_tab: Option<bool>,
+    lock_timeout_ms: Option<f64>,
+}
+
+/// The next value of `map` as a `T`, or an error that names the option and what it must be.
+fn value<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    map: &mut A,
+    option: &str,
+    must: &str,
+) -> Result<T, A::Error> {
+    map.next_value()
+        .map_err(|_| de::Error::custom(format_args!("options.{option} {must}")))
+}
+
+const FUNCTION: &str = "must be a function";
+const MILLIS: &str = "must be a number of milliseconds, 0 or more";
+
+impl<'de> Deserialize<'de> for Given {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Given;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an options object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Given, A::Error> {
+                let mut g = Given::default();
+                while let Some(key) = m.next_key::<Field>()? {
+                    let m = &mut m;
+                    match key {
+                        Field::Refresh => g.refresh = value(m, "refresh", FUNCTION)?,
+                        Field::OnAuthFailure => {
+                            g.on_auth_failure = value(m, "onAuthFailure", FUNCTION)?
+                        }
+                        Field::LoginUrl => g.login_url = value(m, "loginUrl", "must be a string")?,
+                        Field::Origins => {
+                            g.origins = value(m, "origins", "must be an array of origin strings")?
+                        }
+                        Field::Storage => {
+                            g.storage =
+                                value(m, "storage", "must be 'memory', 'session' or 'local'")?
+                        }
+                        Field::StorageKey => {
+                            g.storage_key = value(m, "storageKey", "must be a string")?
+                        }
+                        Field::Fetch => g.fetch = value(m, "fetch", FUNCTION)?,
+                        Field::RefreshTimeoutMs => {
+                            g.refresh_timeout_ms = value(m, "refreshTimeoutMs", MILLIS)?
+                        }
+                        Field::ShouldRefresh => {
+                            g.should_refresh = value(m, "shouldRefresh", FUNCTION)?
+                        }
+                        Field::OnEvent => g.on_event = value(m, "onEvent", FUNCTION)?,
+                        Field::RefreshSkewMs => {
+                            g.refresh_skew_ms = value(m, "refreshSkewMs", MILLIS)?
+                        }
+                        Field::CrossTab => g.cross_tab = value(m, "crossTab", "must be a boolean")?,
+                        Field::LockTimeoutMs => {
+                            g.lock_timeout_ms = value(m, "lockTimeoutMs", MILLIS)?
+                        }
+                    }
+                }
+                Ok(g)
+            }
+        }
+        d.deserialize_struct("Options", KEYS, V)
+    }
+}
+
+/// A TypeError for `createAuthFetch`: `createAuthFetch: options.<name> <what>`.
+fn bad(what: &str) -> JsValue {
+    let mut msg = String::from("createAuthFetch: ");
+    msg.push_str(what);
+    type_error(&msg)
+}
+
+/// A number of milliseconds, 0 or more (and finite).
+fn millis(v: Option<f64>, option: &str, fallback: f64) -> Result<f64, JsValue> {
+    match v {
+        None => Ok(fallback),
+        Some(ms) if ms.is_finite() && ms >= 0.0 => Ok(ms),
+        Some(_) => Err(bad(&alloc::format!("options.{option} {MILLIS}"))),
+    }
+}
+
+impl Options {
+    /// Reads and checks the options; a `TypeError` names the first bad one.
+    pub fn from_js(value: &JsValue) -> Result<Options, JsValue> {
+        if !value.is_object() {
+            return Err(bad("options must be an object"));
+        }
+        let g: Given = serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
+            let e = JsValue::from(e);
+            let msg = e
+                .dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+                .unwrap_or_default();
+            bad(&msg)
+        })?;
+        let refresh = match g.refresh {
+            Some(Hook(f)) => f,
+            None => {
+                return Err(bad(
+                    "options.refresh is required: a function that returns new tokens",
+                ))
+            }
+        };
+        let origins = match g.origins {
+            None => match page_origin() {
+                Some(own) => vec![own],
+                None => {
+                    return Err(bad("options.origins is required where there is no page origin (Node): list the API origins"))
+                }
+            },
+            Some(Strings(list)) => {
+                let mut out = Vec::with_capacity(list.len());
+                for s in list {
+                    match origin_of(&s, None) {
+                        Some(o) if o != "null" => out.push(o),
+                        _ => return Err(bad("options.origins must contain absolute http(s) origins such as 'https://api.example.com'")),
+                    }
+                }
+                out
+            }
+        };
+        let storage = g.storage.unwrap_or(StorageKind::Memory);
+        if storage != StorageKind::Memory && !super::store::available(storage) {
+            return Err(bad("options.storage names a Web Storage area this environment does not have (use 'memory')"));
+        }
+        let timeout_ms = match g.refresh_timeout_ms {
+            Some(ms) if ms == f64::INFINITY => None,
+            Some(ms) if !(ms.is_finite() && ms >= 0.0) => {
+                return Err(bad(
+                    "options.refreshTimeoutMs must be a number of milliseconds, 0 or more (or Infinity)",
+                ))
+            }
+            Some(ms) => Some(ms),
+            None => Some(10_000.0),
+        };
+        let skew_ms = millis(g.refresh_skew_ms, "refreshSkewMs", 30_000.0)? as u64;
+        let lock_timeout_ms = millis(g.lock_timeout_ms, "lockTimeoutMs", 5_000.0)?;
+        let shared = storage == StorageKind::Local;
+        let cross_tab = match g.cross_tab {
+            None => shared,
+            Some(true) if !shared => {
+                return Err(bad(
+                    "options.crossTab needs storage: 'local' (tabs share tokens through it)",
+                ))
+            }
+            Some(on) => on,
+        };
+        Ok(Options {
+            refresh,
+            on_auth_failure: g.on_auth_failure.map(|h| h.0),
+            login_url: g.login_url,
+            origins,
+            storage,
+            storage_key: g.storage_key.unwrap_or_else(|| String::from("reauth")),
+            fetch: g.fetch.map(|h| h.0),
+            timeout_ms,
+            should_refresh: g.should_refresh.map(|h| h.0),
+            on_event: g.on_event.map(|h| h.0),
+            skew_ms,
+            cross_tab,
+            lock_timeout_ms,
+        })
+    }
+}
+
+/// A token set from the app or from its `refresh` hook.
+pub struct TokenSet {
+    /// The access token.
+    pub access: String,
+    /// A new refresh token (`None`: keep the current one).
+    pub refresh: Option<String>,
+    /// When the access token expires.
+    pub expiry: Expiry,
+}
+
+/// `{ accessToken, refreshToken?, expiresIn? }`, each field of the right type.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Fields {
+    #[serde(default, deserialize_with = "access")]
+    access_token: Option<String>,
+    #[serde(default, deserialize_with = "refresh")]
+    refresh_token: Option<String>,
+    #[serde(default, deserialize_with = "seconds")]
+    expires_in: Option<f64>,
+}
+
+const SHAPE: &str = "expected an access token string or { accessToken, refreshToken?, expiresIn? }";
+const ACCESS: &str = "accessToken must be a non-empty string";
+
+fn access<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d).map_err(|_| de::Error::custom(ACCESS))
+}
+
+fn refresh<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d).map_err(|_| de::Error::custom("refreshToken must be a string"))
+}
+
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match Option::<f64>::deserialize(d) {
+        Ok(None) => Ok(None),
+        Ok(Some(s)) if s.is_finite() && s >= 0.0 => Ok(Some(s)),
+        _ => Err(de::Error::custom(
+            "expiresIn must be a number of seconds, 0 or more",
+        )),
+    }
+}
+
+impl TokenSet {
+    /// A string (the access token) or `{ accessToken, refreshToken?, expiresIn? }`; `Err`
+    /// says what is wrong. Without `expiresIn`, a JWT's `exp` claim gives the expiry.
+    pub fn from_js(value: &JsValue) -> Result<TokenSet, String> {
+        if let Some(access) = value.as_string() {
+            if access.is_empty() {
+                return Err(String::from("the access token must be a non-empty string"));
+            }
+            return Ok(TokenSet::new(access, None, None));
+        }
+        if !value.is_object() {
+            return Err(String::from(SHAPE));
+        }
+        let f: Fields = serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
+            let e = JsValue::from(e);
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+                .unwrap_or_else(|| String::from(SHAPE))
+        })?;
+        match f.access_token {
+            Some(a) if !a.is_empty() => Ok(TokenSet::new(
+                a,
+                f.refresh_token,
+                f.expires_in.map(|s| Expiry::In((s * 1000.0) as u64)),
+            )),
+            _ => Err(String::from(ACCESS)),
+        }
+    }
+
+    /// A token set; without a known expiry, the access token's JWT claims (if any) give it.
+    pub fn new(access: String, refresh: Option<String>, expiry: Option<Expiry>) -> TokenSet {
+        let expiry = expiry.unwrap_or_else(|| crate::jwt::expiry_of(&access));
+        TokenSet {
+            access,
+            refresh,
+            expiry,
+        }
+    }
+}

@@ -1,0 +1,642 @@
+//! One call: the origin check, the body captured at call time, the token, fetch, the 401 policy,
+//! the wait for a refresh, and the one retry.
+//!
+//! The success path (a request that can go now, its body reusable as given) makes no Rust
+//! future and no closure: the fetch promise is chained to one long-lived response handler,
+//! bound to the request (`Function.prototype.bind`). Only a response with an error status, a
+//! request that must wait for a refresh, or a body that must be read first (a `Request`,
+//! `FormData`, a stream) takes the async path.
+//!
+//! No `RefCell` borrow is held while JS that could reach the app runs (its fetch, its hooks).
+
+use alloc::borrow::Cow;
+use alloc::rc::{Rc, Weak};
+use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{
+    AbortSignal, Blob, FormData, Headers, ReadableStream, Request, Url, UrlSearchParams,
+};
+
+use super::js::{self, Carrier, Init, Reply, View};
+use super::Shell;
+use crate::challenge::parse_challenges;
+use crate::origin::{classify, Target};
+use crate::policy::{decide, Facts, Header};
+use crate::session::{Admit, FlightId, Outcome, Ticket, Unauthorized};
+
+/// A request as it is (re)sent: the input and the init without the token, the URL it goes to,
+/// and the caller's abort signal.
+pub struct Req {
+    input: JsValue,
+    init: JsValue,
+    url: String,
+    signal: Option<AbortSignal>,
+}
+
+/// How a request to an allowed origin goes out.
+enum Prepared {
+    /// It carries its own `Authorization` (or could not be looked at): sent as given.
+    Own,
+    /// It can be sent, and sent again, as this init (the body copied where the caller could
+    /// change it after the call).
+    Ready(JsValue),
+    /// Its body must be read into bytes first (a `Request`, `FormData`, a stream); the
+    /// carrier holds it as it was at call time.
+    Carried(Carried),
+}
+
+/// A body (or a whole `Request`) taken at call time, to be read into bytes.
+enum Carried {
+    /// A `Request` input, copied with `new Request(input, init)`.
+    Request(Request),
+    /// A `FormData` or stream body in `init`, held by a `Response`.
+    Body {
+        carrier: Carrier,
+        url: JsValue,
+        init: JsValue,
+    },
+}
+
+/// The URL a fetch input names, or `None` when it is none of string, `URL` or `Request`.
+fn url_of(input: &JsValue) -> Option<String> {
+    if let Some(s) = input.as_string() {
+        return Some(s);
+    }
+    if let Some(u) = input.dyn_ref::<Url>() {
+        return Some(u.href());
+    }
+    input.dyn_ref::<Request>().map(Request::url)
+}
+
+/// Whether a `headers` value (any of the shapes fetch accepts) names `Authorization`.
+fn has_authorization(headers: &JsValue) -> Result<bool, JsValue> {
+    if headers.is_undefined() || headers.is_null() {
+        return Ok(false);
+    }
+    if let Some(h) = headers.dyn_ref::<Headers>() {
+        return h.has("authorization");
+    }
+    let is_auth = |name: JsValue| {
+        name.as_string()
+            .is_some_and(|n| n.eq_ignore_ascii_case("authorization"))
+    };
+    if Array::is_array(headers) || js_sys::Reflect::has(headers, &js_sys::Symbol::iterator())? {
+        for pair in js::array_from(headers)?.iter() {
+            if is_auth(js::get(&pair, &JsValue::from_f64(0.0))) {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
+    Ok(js::keys(headers)?.iter().any(is_auth))
+}
+
+/// A copy of a body the caller could change after the call (an `ArrayBuffer`, a view of one,
+/// `URLSearchParams`), or `None` when it can be sent as it is.
+fn copy_of(body: &JsValue) -> Option<JsValue> {
+    if let Some(b) = body.dyn_ref::<ArrayBuffer>() {
+        return Some(b.slice(0).into());
+    }
+    if ArrayBuffer::is_view(body) {
+        let view: &View = body.unchecked_ref();
+        let bytes = Uint8Array::new_with_byte_offset_and_length(
+            &view.buffer(),
+            view.byte_offset(),
+            view.byte_length(),
+        );
+        return Some(bytes.slice(0, bytes.length()).into());
+    }
+    if let Some(p) = body.dyn_ref::<UrlSearchParams>() {
+        return UrlSearchParams::new_with_str(&String::from(p.to_string()))
+            .ok()
+            .map(JsValue::from);
+    }
+    None
+}
+
+/// Looks at a request to an allowed origin (see [`Prepared`]).
+fn prepare(input: &JsValue, init: &JsValue) -> Result<Prepared, JsValue> {
+    let request = input.dyn_ref::<Request>();
+    let given = !init.is_undefined() && !init.is_null();
+    let init_headers = if given {
+        init.unchecked_ref::<Init>().headers()?
+    } else {
+        JsValue::UNDEFINED
+    };
+    let headers = match request {
+        Some(r) if init_headers.is_undefined() => r.headers().into(),
+        _ => init_headers,
+    };
+    if has_authorization(&headers)? {
+        return Ok(Prepared::Own);
+    }
+    if let Some(r) = request {
+        let copy = if given {
+            Request::new_with_request_and_init(r, init.unchecked_ref())?
+        } else {
+            Request::new_with_request(r)?
+        };
+        return Ok(Prepared::Carried(Carried::Request(copy)));
+    }
+    let body = if given {
+        init.unchecked_ref::<Init>().body()?
+    } else {
+        JsValue::UNDEFINED
+    };
+    if body.is_undefined() || body.is_null() || body.is_string() || body.is_instance_of::<Blob>() {
+        return Ok(Prepared::Ready(init.clone()));
+    }
+    if let Some(copy) = copy_of(&body) {
+        let next = js::assign(&Object::new(), init)?;
+        next.unchecked_ref::<Init>().set_body(&copy);
+        return Ok(Prepared::Ready(next));
+    }
+    let streamed = body.is_instance_of::<ReadableStream>()
+        || js_sys::Reflect::has(&body, &js_sys::Symbol::async_iterator()).unwrap_or(false);
+    if body.is_instance_of::<FormData>() || streamed {
+        let carrier = Carrier::new(&body)?;
+        let url = JsValue::from(url_of(input).unwrap_or_default());
+        return Ok(Prepared::Carried(Carried::Body {
+            carrier,
+            url,
+            init: init.clone(),
+        }));
+    }
+    Ok(Prepared::Ready(init.clone()))
+}
+
+/// Names of the `Request` members a copied request keeps (mode is special: `navigate` cannot
+/// be set).
+const REQUEST_FIELDS: &[&str] = &[
+    "method",
+    "credentials",
+    "cache",
+    "redirect",
+    "referrer",
+    "referrerPolicy",
+    "integrity",
+    "keepalive",
+    "signal",
+];
+
+impl Carried {
+    /// Reads the body into bytes; resolves with the input and init to send (and send again).
+    async fn read(self) -> Result<(JsValue, JsValue), JsValue> {
+        match self {
+            Carried::Request(req) => {
+                let body = match req.body() {
+                    None => JsValue::NULL,
+                    Some(_) => JsFuture::from(req.array_buffer()?).await?,
+                };
+                let init = Object::new();
+                for name in REQUEST_FIELDS {
+                    let key = js::name(name);
+                    let _ = js_sys::Reflect::set(&init, &key, &js::get(&req, &key));
+                }
+                let mode = js::get(&req, &js::name("mode"));
+                let mode = if mode.as_string().as_deref() == Some("navigate") {
+                    js::name("same-origin")
+                } else {
+                    mode
+                };
+                let _ = js_sys::Reflect::set(&init, &js::name("mode"), &mode);
+                let headers = Headers::new_with_headers(&req.headers())?;
+                let init: &Init = init.unchecked_ref();
+                init.set_headers(&headers);
+                init.set_body(&body);
+                Ok((req.url().into(), init.into()))
+            }
+            Carried::Body { carrier, url, init } => {
+                let r: &web_sys::Response = carrier.unchecked_ref();
+                let bytes = JsFuture::from(r.array_buffer()?).await?;
+                let next = js::assign(&Object::new(), &init)?;
+                let next: &Init = next.unchecked_ref();
+                // A FormData gets its multipart type (and boundary) from the carrier.
+                if let Ok(Some(kind)) = r.headers().get("content-type") {
+                    let headers = Headers::new_with_str_sequence_sequence(
+                        &next.headers().unwrap_or(JsValue::UNDEFINED),
+                    )
+                    .or_else(|_| Headers::new())?;
+                    if !headers.has("content-type")? {
+                        headers.set("content-type", &kind)?;
+                    }
+                    next.set_headers(&headers);
+                }
+                next.set_body(&bytes);
+                Ok((url, next.into()))
+            }
+        }
+    }
+}
+
+/// `init` with `Authorization: <value>` added, in the shape its headers were given.
+fn with_authorization(init: &JsValue, value: &JsValue) -> Result<JsValue, JsValue> {
+    let next = if init.is_undefined() || init.is_null() {
+        Object::new().into()
+    } else {
+        js::assign(&Object::new(), init)?
+    };
+    let next_init: &Init = next.unchecked_ref();
+    let h = next_init.headers()?;
+    let headers: JsValue = if h.is_undefined() || h.is_null() {
+        let record = Object::new();
+        record.unchecked_ref::<Init>().set_authorization(value);
+        record.into()
+    } else if let Some(h) = h.dyn_ref::<Headers>() {
+        let copy = Headers::new_with_headers(h)?;
+        copy.set("authorization", &value.as_string().unwrap_or_default())?;
+        copy.into()
+    } else if Array::is_array(&h) || js_sys::Reflect::has(&h, &js_sys::Symbol::iterator())? {
+        let list = js::array_from(&h)?;
+        list.push(&Array::of2(&js::name("authorization"), value));
+        list.into()
+    } else {
+        let record = js::assign(&Object::new(), &h)?;
+        record.unchecked_ref::<Init>().set_authorization(value);
+        record
+    };
+    next_init.set_headers(&headers);
+    Ok(next)
+}
+
+/// The signal of a fetch call, from init or from a `Request` input.
+fn signal_of(input: &JsValue, init: &JsValue) -> Option<AbortSignal> {
+    if !init.is_undefined() && !init.is_null() {
+        if let Ok(s) = init.unchecked_ref::<Init>().signal() {
+            if let Some(s) = s.dyn_ref::<AbortSignal>() {
+                return Some(s.clone());
+            }
+        }
+    }
+    input.dyn_ref::<Request>().map(Request::signal)
+}
+
+/// The status of what fetch resolved with (0 when it has none).
+fn status_of(response: &JsValue) -> f64 {
+    if !response.is_object() {
+        return 0.0;
+    }
+    let r: &Reply = response.unchecked_ref();
+    r.status().ok().and_then(|s| s.as_f64()).unwrap_or(0.0)
+}
+
+/// The `WWW-Authenticate` value of a response, or `None` where the runtime shows none.
+pub fn www_authenticate(response: &JsValue) -> Option<String> {
+    if !response.is_object() {
+        return None;
+    }
+    let headers = response.unchecked_ref::<Reply>().headers().ok()?;
+    if !headers.is_object() {
+        return None;
+    }
+    let headers: &Reply = headers.unchecked_ref();
+    headers.get("www-authenticate").ok()?.as_string()
+}
+
+/// One challenge as the app sees it.
+#[derive(Serialize)]
+pub struct ChallengeOut<'a> {
+    scheme: &'a str,
+    token68: Option<&'a str>,
+    params: Vec<(String, Cow<'a, str>)>,
+}
+
+/// The challenges of a header value; none when it is absent or does not parse.
+pub fn challenges_of(header: Option<&str>) -> Vec<ChallengeOut<'_>> {
+    let Some(Ok(list)) = header.map(parse_challenges) else {
+        return Vec::new();
+    };
+    list.into_iter().map(ChallengeOut::from).collect()
+}
+
+impl<'a> From<crate::challenge::Challenge<'a>> for ChallengeOut<'a> {
+    fn from(c: crate::challenge::Challenge<'a>) -> Self {
+        ChallengeOut {
+            scheme: c.scheme,
+            token68: c.token68,
+            params: c
+                .params
+                .into_iter()
+                .map(|p| (p.name.to_ascii_lowercase(), p.value))
+                .collect(),
+        }
+    }
+}
+
+/// A ticket as one number, exact in an f64: `(generation << 27) | (epoch << 1) | spent`,
+/// generation and epoch saturating at 26 bits (67 million token sets or refreshes).
+fn pack(t: Ticket) -> f64 {
+    const FIELD: u64 = (1 << 26) - 1;
+    let (generation, epoch, spent) = t.to_parts();
+    ((generation.min(FIELD) << 27) | (epoch.min(FIELD) << 1) | spent as u64) as f64
+}
+
+fn unpack(x: f64) -> Ticket {
+    let bits = x as u64;
+    Ticket::from_parts(bits >> 27, (bits >> 1) & ((1 << 26) - 1), bits & 1 == 1)
+}
+
+fn outcome(ok: bool) -> Outcome {
+    if ok {
+        Outcome::Succeeded
+    } else {
+        Outcome::Failed
+    }
+}
+
+/// The success path's response handler, shared by all requests of one `authFetch` (bound per
+/// request to its input, init and ticket). It holds the shell weakly: a response that arrives
+/// after the app dropped its `authFetch` is handed back as it is.
+pub fn response_handler(shell: Weak<Shell>) -> Function {
+    let handler = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue) -> JsValue>::new(
+        move |input, init, ticket: JsValue, response: JsValue| {
+            if status_of(&response) < 400.0 {
+                return response;
+            }
+            let Some(s) = shell.upgrade() else {
+                return response;
+            };
+            if !s.wants_refresh(&response) {
+                return response;
+            }
+            let ticket = unpack(ticket.as_f64().unwrap_or(0.0));
+            let req = Req {
+                url: url_of(&input).unwrap_or_default(),
+                signal: signal_of(&input, &init),
+                input,
+                init,
+            };
+            future_to_promise(s.after_response(req, ticket, response)).into()
+        },
+    );
+    handler.into_js_value().unchecked_into()
+}
+
+impl Shell {
+    /// The fetch to send with: the `fetch` option, else the global one read now (unless it is
+    /// an authFetch itself: then the one there was when this one was made).
+    pub(super) fn fetch_fn(&self) -> JsValue {
+        if let Some(f) = &self.opts.fetch {
+            return f.clone().into();
+        }
+        let f = js::global().fetch();
+        if f.is_function() && !super::is_auth_fetch(&f) {
+            f
+        } else {
+            self.fallback_fetch.clone()
+        }
+    }
+
+    /// Calls fetch; a synchronous throw becomes a rejected promise, as fetch's own errors are.
+    fn fetch(&self, input: &JsValue, init: &JsValue) -> Promise {
+        let f = self.fetch_fn();
+        let sent = match f.dyn_ref::<Function>() {
+            Some(f) => f.call2(&JsValue::UNDEFINED, input, init),
+            None => Err(js::type_error("reauth: there is no fetch to call")),
+        };
+        match sent {
+            Ok(p) => match p.dyn_into::<Promise>() {
+                Ok(p) => p,
+                Err(v) => Promise::resolve(&v),
+            },
+            Err(e) => Promise::reject(&e),
+        }
+    }
+
+    /// Sends `req` with the current token.
+    fn send(&self, req: &Req) -> Promise {
+        let auth = self.auth.borrow().clone();
+        if auth.is_undefined() {
+            return self.fetch(&req.input, &req.init);
+        }
+        match with_authorization(&req.init, &auth) {
+            Ok(init) => self.fetch(&req.input, &init),
+            Err(e) => Promise::reject(&e),
+        }
+    }
+
+    /// Whether `url` may get the token.
+    fn allowed(&self, url: &str) -> bool {
+        match classify(url) {
+            Target::Origin(o) => self.opts.origins.iter().any(|a| a == o),
+            // Relative URLs go to the page's origin (and nowhere in Node, where fetch rejects
+            // them).
+            Target::SameAsBase => self.page_allowed,
+            Target::Unknown => {
+                let base = js::page_href();
+                js::origin_of(url, base.as_deref()).is_some_and(|o| self.opts.origins.contains(&o))
+            }
+        }
+    }
+
+    /// Admits a new request: the session's answer and the epoch it was admitted in. A
+    /// proactive refresh it calls for (the token is about to expire) starts here.
+    fn admit(self: &Rc<Self>, url: &str) -> (Admit, u64) {
+        let (admit, epoch) = {
+            let mut s = self.session.borrow_mut();
+            let epoch = s.epoch();
+            (s.admit(js::now(), self.opts.skew_ms), epoch)
+        };
+        if let Admit::Refresh(id) = admit {
+            let _ = self.start_flight(id, url, &JsValue::UNDEFINED);
+        }
+        (admit, epoch)
+    }
+
+    /// `authFetch(input, init)`.
+    pub(super) fn call(self: &Rc<Self>, input: JsValue, init: JsValue) -> JsValue {
+        let url = match url_of(&input) {
+            Some(url) if self.allowed(&url) => url,
+            // Another origin, or not a URL at all: fetch's business, untouched.
+            _ => return self.fetch(&input, &init).into(),
+        };
+        let (admit, epoch) = self.admit(&url);
+        let prepared = prepare(&input, &init).unwrap_or(Prepared::Own);
+        let waiting = match admit {
+            Admit::Send(_) => None,
+            Admit::Wait(id) | Admit::Refresh(id) => Some((id, epoch)),
+        };
+        match prepared {
+            // Its own Authorization header: sent as is, it need not wait for a refresh.
+            Prepared::Own => self.fetch(&input, &init).into(),
+            Prepared::Ready(init) => match admit {
+                Admit::Send(ticket) => {
+                    let auth = self.auth.borrow().clone();
+                    let sent = if auth.is_undefined() {
+                        self.fetch(&input, &init)
+                    } else {
+                        match with_authorization(&init, &auth) {
+                            Ok(with) => self.fetch(&input, &with),
+                            Err(e) => Promise::reject(&e),
+                        }
+                    };
+                    let bound =
+                        self.on_response
+                            .bind3(&JsValue::NULL, &input, &init, &pack(ticket).into());
+                    sent.unchecked_ref::<js::Thenable>()
+                        .then(bound.unchecked_ref())
+                        .into()
+                }
+                Admit::Wait(id) | Admit::Refresh(id) => {
+                    let req = Req {
+                        signal: signal_of(&input, &init),
+                        input,
+                        init,
+                        url,
+                    };
+                    future_to_promise(self.clone().waited(req, (id, epoch))).into()
+                }
+            },
+            Prepared::Carried(carried) => {
+                let signal = signal_of(&input, &init);
+                future_to_promise(self.clone().carried(carried, signal, waiting)).into()
+            }
+        }
+    }
+
+    /// A request whose body had to be read first: read it, then go on as any other.
+    async fn carried(
+        self: Rc<Self>,
+        carried: Carried,
+        signal: Option<AbortSignal>,
+        waiting: Option<(FlightId, u64)>,
+    ) -> Result<JsValue, JsValue> {
+        let (input, init) = carried.read().await?;
+        let req = Req {
+            url: url_of(&input).unwrap_or_default(),
+            input,
+            init,
+            signal,
+        };
+        let waiting = match waiting {
+            Some(w) => w,
+            None => {
+                // Admitted for sending, then the body was read: admit again, as things are now.
+                let (admit, epoch) = self.admit(&req.url);
+                match admit {
+                    Admit::Send(ticket) => return self.sent(req, ticket).await,
+                    Admit::Wait(id) | Admit::Refresh(id) => (id, epoch),
+                }
+            }
+        };
+        self.waited(req, waiting).await
+    }
+
+    /// A request that waits for refresh `id` (admitted in `epoch`), then goes out.
+    async fn waited(
+        self: Rc<Self>,
+        req: Req,
+        (id, epoch): (FlightId, u64),
+    ) -> Result<JsValue, JsValue> {
+        let ok = abortable(self.flight_promise(id), req.signal.as_ref()).await?;
+        let ticket = self.session.borrow().after_wait(epoch, outcome(ok));
+        self.sent(req, ticket).await
+    }
+
+    /// Sends `req` (admitted with `ticket`) and handles what comes back.
+    async fn sent(self: Rc<Self>, req: Req, ticket: Ticket) -> Result<JsValue, JsValue> {
+        let response = JsFuture::from(self.send(&req)).await?;
+        if self.wants_refresh(&response) {
+            self.after_response(req, ticket, response).await
+        } else {
+            Ok(response)
+        }
+    }
+
+    /// A response that may need a refresh: retry, wait, refresh or hand it back.
+    async fn after_response(
+        self: Rc<Self>,
+        req: Req,
+        mut ticket: Ticket,
+        mut response: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        loop {
+            let mut step = self.session.borrow_mut().unauthorized(ticket);
+            loop {
+                let promise = match step {
+                    Unauthorized::Refresh(id) => self.start_flight(id, &req.url, &response),
+                    Unauthorized::Wait(id) => self.flight_promise(id),
+                    _ => break,
+                };
+                let ok = abortable(promise, req.signal.as_ref()).await?;
+                step = self.session.borrow().after_flight(outcome(ok));
+            }
+            match step {
+                Unauthorized::RetryNow(t) => {
+                    self.emit_retry(&req.url);
+                    response = JsFuture::from(self.send(&req)).await?;
+                    ticket = t;
+                    if !self.wants_refresh(&response) {
+                        return Ok(response);
+                    }
+                }
+                Unauthorized::HandBack {
+                    report_retry_failure,
+                } => {
+                    if report_retry_failure {
+                        self.auth_failure("retry_unauthorized", None, &req.url, &response);
+                    }
+                    return Ok(response);
+                }
+                // The inner loop leaves only on the two answers above.
+                Unauthorized::Refresh(_) | Unauthorized::Wait(_) => return Ok(response),
+            }
+        }
+    }
+
+    /// Whether a response calls for a refresh: the policy, unless `shouldRefresh` says
+    /// otherwise. Only error statuses are looked at.
+    pub(super) fn wants_refresh(&self, response: &JsValue) -> bool {
+        let status = status_of(response);
+        if status < 400.0 || (status != 401.0 && self.opts.should_refresh.is_none()) {
+            return false;
+        }
+        let status = status as u16;
+        let header = www_authenticate(response);
+        let builtin = match header.as_deref().map(parse_challenges) {
+            None => decide(status, Header::Absent, Facts::default()).is_refresh(),
+            Some(Ok(c)) => decide(status, Header::Parsed(&c), Facts::default()).is_refresh(),
+            Some(Err(e)) => decide(status, Header::Invalid(&e), Facts::default()).is_refresh(),
+        };
+        let Some(rule) = &self.opts.should_refresh else {
+            return builtin;
+        };
+        let challenges = super::flight::to_js(&challenges_of(header.as_deref()));
+        match rule.call2(&JsValue::UNDEFINED, response, &challenges) {
+            Ok(v) => v.as_bool().unwrap_or(builtin),
+            Err(e) => {
+                js::report(&e);
+                builtin
+            }
+        }
+    }
+}
+
+/// Waits for `promise` (a flight's: it resolves with a boolean and never rejects), or fails
+/// with the signal's reason as soon as it aborts.
+async fn abortable(promise: Promise, signal: Option<&AbortSignal>) -> Result<bool, JsValue> {
+    let Some(signal) = signal else {
+        return Ok(JsFuture::from(promise).await?.is_truthy());
+    };
+    if signal.aborted() {
+        return Err(signal.reason());
+    }
+    // The abort listener is the rejecting function of a promise: no Rust closure.
+    let mut reject_fn = None;
+    let aborted = Promise::new(&mut |_, reject| {
+        let _ = signal.add_event_listener_with_callback("abort", &reject);
+        reject_fn = Some(reject);
+    });
+    let both = Array::of2(&promise, &aborted);
+    let result = JsFuture::from(Promise::race(&both)).await;
+    if let Some(f) = &reject_fn {
+        let _ = signal.remove_event_listener_with_callback("abort", f);
+    }
+    match result {
+        Ok(v) => Ok(v.is_truthy()),
+        Err(_) => Err(signal.reason()),
+    }
+}
