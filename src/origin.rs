@@ -19,6 +19,18 @@ pub enum Target<'a> {
     Unknown,
 }
 
+/// Whether a URL that starts with an origin in normal form (`scheme://host[:port]`, as a URL
+/// parser prints it) has exactly that origin, given the character right after the prefix
+/// (`None`: the URL ends there). It has when a path, query or fragment starts there, or nothing
+/// follows; anything else (`.`, `@`, `:`, a digit, a backslash…) may change the host or the
+/// port, and is left to [`classify`].
+///
+/// This lets a shell test the allowed origins against the URL as the runtime holds it (a prefix
+/// comparison and one character) without copying the URL first.
+pub fn prefix_is_origin(next: Option<char>) -> bool {
+    matches!(next, None | Some('/' | '?' | '#'))
+}
+
 /// Classifies a request URL. See the module docs.
 pub fn classify(url: &str) -> Target<'_> {
     let bytes = url.as_bytes();

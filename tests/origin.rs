@@ -1,7 +1,7 @@
 //! The fast URL classifier: what it recognises, and everything it must leave to a URL parser.
 #![cfg(not(target_arch = "wasm32"))]
 
-use reauth::origin::{classify, Target};
+use reauth::origin::{classify, prefix_is_origin, Target};
 
 macro_rules! cases {
     ($($name:ident: $url:expr => $expect:expr;)*) => {$(
@@ -141,9 +141,41 @@ fn numeric_hosts_agree_with_a_whatwg_url_parser() {
 #[test]
 fn agrees_with_a_whatwg_url_parser_on_generated_urls() {
     const PIECES: &[&str] = &[
-        "https://", "http://", "//", "/", "\\", "api", ".", "example", "com", ":", "8080", "443",
-        "@", "evil", "?", "#", "\t", "\n", " ", "0x7f", "127", "1", "%2e", "A", "xn--", "-", "..",
-        "[::1]", "u:p", "é", "data:", "blob:", "~", "_",
+        "https://api.example.com",
+        "https://",
+        "http://",
+        "//",
+        "/",
+        "\\",
+        "api",
+        ".",
+        "example",
+        "com",
+        ":",
+        "8080",
+        "443",
+        "@",
+        "evil",
+        "?",
+        "#",
+        "\t",
+        "\n",
+        " ",
+        "0x7f",
+        "127",
+        "1",
+        "%2e",
+        "A",
+        "xn--",
+        "-",
+        "..",
+        "[::1]",
+        "u:p",
+        "é",
+        "data:",
+        "blob:",
+        "~",
+        "_",
     ];
     let base = url::Url::parse("https://app.example.com/page/index.html").unwrap();
     let mut seed = 0x1234_5678_9abc_def1u64;
@@ -153,11 +185,43 @@ fn agrees_with_a_whatwg_url_parser_on_generated_urls() {
         seed ^= seed << 17;
         seed
     };
-    let (mut recognised, mut unknown) = (0, 0);
+    // Origins in normal form (as a URL parser prints them) that the pieces can spell, for the
+    // prefix rule.
+    const ORIGINS: &[&str] = &[
+        "https://api",
+        "http://api",
+        "https://api.example",
+        "https://api.example.com",
+        "http://api:8080",
+        "https://example.com",
+        "https://evil",
+        "http://127.0.0.1",
+    ];
+    let (mut recognised, mut unknown, mut prefixed) = (0, 0, 0);
     for _ in 0..200_000 {
         let mut u = String::new();
         for _ in 0..1 + next() % 8 {
             u.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+        }
+        // The prefix rule: an origin in normal form followed by a path, query, fragment or
+        // nothing is the URL's origin.
+        if let Ok(parsed) = url::Url::parse(&u) {
+            let origin = parsed.origin().ascii_serialization();
+            if origin != "null" {
+                if let Some(rest) = u.strip_prefix(origin.as_str()) {
+                    if prefix_is_origin(rest.chars().next()) {
+                        prefixed += 1;
+                    }
+                }
+            }
+        }
+        for o in ORIGINS {
+            if let Some(rest) = u.strip_prefix(o) {
+                if prefix_is_origin(rest.chars().next()) {
+                    let parsed = url::Url::parse(&u).unwrap_or_else(|e| panic!("{u:?}: {e}"));
+                    assert_eq!(parsed.origin().ascii_serialization(), *o, "{u:?}");
+                }
+            }
         }
         match classify(&u) {
             Origin(o) => {
@@ -174,7 +238,7 @@ fn agrees_with_a_whatwg_url_parser_on_generated_urls() {
         }
     }
     assert!(
-        recognised > 10_000 && unknown > 10_000,
-        "{recognised} recognised, {unknown} unknown"
+        recognised > 10_000 && unknown > 10_000 && prefixed > 2_000,
+        "{recognised} recognised, {unknown} unknown, {prefixed} prefixed"
     );
 }

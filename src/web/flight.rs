@@ -226,7 +226,9 @@ impl Shell {
             None,
             Some(response.is_undefined()),
         );
-        spawn_local(self.clone().run_flight(id, response.clone(), signal));
+        let run: core::pin::Pin<Box<dyn core::future::Future<Output = ()>>> =
+            Box::pin(self.clone().run_flight(id, response.clone(), signal));
+        spawn_local(run);
         promise
     }
 

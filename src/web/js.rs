@@ -61,6 +61,25 @@ extern "C" {
         callback: &JsValue,
     ) -> Promise;
 
+    /// A function, called and bound through plain bindings (the hot path's; js-sys's typed
+    /// ones do more per call).
+    pub type Callable;
+    /// `f.call(this, a, b)`.
+    #[wasm_bindgen(method, catch, js_name = call)]
+    fn call2(this: &Callable, ctx: &JsValue, a: &JsValue, b: &JsValue) -> Result<JsValue, JsValue>;
+    /// `f.bind(null, a, b, c)`.
+    #[wasm_bindgen(method, js_name = bind)]
+    fn bind3(this: &Callable, ctx: &JsValue, a: &JsValue, b: &JsValue, c: f64) -> Function;
+
+    /// A JS string, for the two string operations the hot path asks of it.
+    pub type Text;
+    /// `text.startsWith(prefix)`.
+    #[wasm_bindgen(method, js_name = startsWith)]
+    pub fn starts_with(this: &Text, prefix: &JsValue) -> bool;
+    /// `text.charCodeAt(i)` (NaN past the end).
+    #[wasm_bindgen(method, js_name = charCodeAt)]
+    pub fn char_code_at(this: &Text, i: u32) -> f64;
+
     /// The global `setTimeout` (windows, workers and Node alike; Node returns an object).
     #[wasm_bindgen(js_name = setTimeout)]
     pub fn set_timeout(f: &JsValue, ms: f64) -> JsValue;
@@ -79,9 +98,9 @@ extern "C" {
     /// What fetch resolved with (a `Response`, or whatever a custom fetch gave), and its
     /// `headers`: read structurally, as JS code would.
     pub type Reply;
-    /// `response.status`.
+    /// `response.status` (NaN when it is no number).
     #[wasm_bindgen(method, getter, catch)]
-    pub fn status(this: &Reply) -> Result<JsValue, JsValue>;
+    pub fn status(this: &Reply) -> Result<f64, JsValue>;
     /// `response.headers`.
     #[wasm_bindgen(method, getter, catch)]
     pub fn headers(this: &Reply) -> Result<JsValue, JsValue>;
@@ -130,6 +149,16 @@ extern "C" {
     /// `location.assign(url)` (windows only).
     #[wasm_bindgen(method, catch)]
     pub fn assign(this: &Place, url: &str) -> Result<(), JsValue>;
+}
+
+/// `f(a, b)`; a throw is an `Err`.
+pub fn call2(f: &Function, this: &JsValue, a: &JsValue, b: &JsValue) -> Result<JsValue, JsValue> {
+    f.unchecked_ref::<Callable>().call2(this, a, b)
+}
+
+/// `f.bind(null, a, b, c)`.
+pub fn bind3(f: &Function, a: &JsValue, b: &JsValue, c: f64) -> Function {
+    f.unchecked_ref::<Callable>().bind3(&JsValue::NULL, a, b, c)
 }
 
 /// The global object.

@@ -56,6 +56,8 @@ pub struct Shell {
     /// The global fetch when this `authFetch` was made, for when the global one is later
     /// replaced by an `authFetch`.
     fallback_fetch: JsValue,
+    /// `opts.origins` as JS strings, for [`Shell::prefixed_by_origin`].
+    origin_values: Vec<JsValue>,
     /// The success path's response handler (see [`send::response_handler`]).
     on_response: Function,
     store: Option<Store>,
@@ -96,7 +98,9 @@ pub fn create_auth_fetch(
     } else {
         global_fetch
     };
+    let origin_values = opts.origins.iter().map(|o| JsValue::from_str(o)).collect();
     let shell = Rc::new_cyclic(|weak| Shell {
+        origin_values,
         opts,
         page_allowed,
         session: RefCell::new(Session::new()),

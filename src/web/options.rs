@@ -60,7 +60,12 @@ struct Hook(Function);
 
 impl<'de> Deserialize<'de> for Hook {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        serde_wasm_bindgen::preserve::deserialize(d).map(Hook)
+        // Preserved as a plain value and checked here: `typeof` is the test JS code uses.
+        let v: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
+        match v.dyn_into::<Function>() {
+            Ok(f) => Ok(Hook(f)),
+            Err(_) => Err(de::Error::custom(FUNCTION)),
+        }
     }
 }
 

@@ -71,9 +71,15 @@ fn url_of(input: &JsValue) -> Option<String> {
     input.dyn_ref::<Request>().map(Request::url)
 }
 
+/// A fetch input: a string or `URL` (`is_request` false), or a `Request`.
+struct Input<'a> {
+    value: &'a JsValue,
+    is_request: bool,
+}
+
 /// Whether a `headers` value (any of the shapes fetch accepts) names `Authorization`.
 fn has_authorization(headers: &JsValue) -> Result<bool, JsValue> {
-    if headers.is_undefined() || headers.is_null() {
+    if headers.is_null_or_undefined() {
         return Ok(false);
     }
     if let Some(h) = headers.dyn_ref::<Headers>() {
@@ -118,9 +124,18 @@ fn copy_of(body: &JsValue) -> Option<JsValue> {
 }
 
 /// Looks at a request to an allowed origin (see [`Prepared`]).
-fn prepare(input: &JsValue, init: &JsValue) -> Result<Prepared, JsValue> {
-    let request = input.dyn_ref::<Request>();
-    let given = !init.is_undefined() && !init.is_null();
+fn prepare(input: Input<'_>, init: &JsValue) -> Result<Prepared, JsValue> {
+    let given = !init.is_null_or_undefined();
+    if !given && !input.is_request {
+        // The common call, `authFetch(url)`: nothing to look at.
+        return Ok(Prepared::Ready(JsValue::UNDEFINED));
+    }
+    let request = if input.is_request {
+        Some(input.value.unchecked_ref::<Request>())
+    } else {
+        None
+    };
+    let input = input.value;
     let init_headers = if given {
         init.unchecked_ref::<Init>().headers()?
     } else {
@@ -146,7 +161,7 @@ fn prepare(input: &JsValue, init: &JsValue) -> Result<Prepared, JsValue> {
     } else {
         JsValue::UNDEFINED
     };
-    if body.is_undefined() || body.is_null() || body.is_string() || body.is_instance_of::<Blob>() {
+    if body.is_null_or_undefined() || body.is_string() || body.is_instance_of::<Blob>() {
         return Ok(Prepared::Ready(init.clone()));
     }
     if let Some(copy) = copy_of(&body) {
@@ -234,14 +249,17 @@ impl Carried {
 
 /// `init` with `Authorization: <value>` added, in the shape its headers were given.
 fn with_authorization(init: &JsValue, value: &JsValue) -> Result<JsValue, JsValue> {
-    let next = if init.is_undefined() || init.is_null() {
-        Object::new().into()
-    } else {
-        js::assign(&Object::new(), init)?
-    };
+    if init.is_null_or_undefined() {
+        let record = Object::new();
+        record.unchecked_ref::<Init>().set_authorization(value);
+        let next = Object::new();
+        next.unchecked_ref::<Init>().set_headers(&record);
+        return Ok(next.into());
+    }
+    let next = js::assign(&Object::new(), init)?;
     let next_init: &Init = next.unchecked_ref();
     let h = next_init.headers()?;
-    let headers: JsValue = if h.is_undefined() || h.is_null() {
+    let headers: JsValue = if h.is_null_or_undefined() {
         let record = Object::new();
         record.unchecked_ref::<Init>().set_authorization(value);
         record.into()
@@ -264,7 +282,7 @@ fn with_authorization(init: &JsValue, value: &JsValue) -> Result<JsValue, JsValu
 
 /// The signal of a fetch call, from init or from a `Request` input.
 fn signal_of(input: &JsValue, init: &JsValue) -> Option<AbortSignal> {
-    if !init.is_undefined() && !init.is_null() {
+    if !init.is_null_or_undefined() {
         if let Ok(s) = init.unchecked_ref::<Init>().signal() {
             if let Some(s) = s.dyn_ref::<AbortSignal>() {
                 return Some(s.clone());
@@ -276,11 +294,8 @@ fn signal_of(input: &JsValue, init: &JsValue) -> Option<AbortSignal> {
 
 /// The status of what fetch resolved with (0 when it has none).
 fn status_of(response: &JsValue) -> f64 {
-    if !response.is_object() {
-        return 0.0;
-    }
-    let r: &Reply = response.unchecked_ref();
-    r.status().ok().and_then(|s| s.as_f64()).unwrap_or(0.0)
+    // NaN (no number there) compares as "not an error status", as in JS.
+    response.unchecked_ref::<Reply>().status().unwrap_or(0.0)
 }
 
 /// The `WWW-Authenticate` value of a response, or `None` where the runtime shows none.
@@ -351,8 +366,8 @@ fn outcome(ok: bool) -> Outcome {
 /// request to its input, init and ticket). It holds the shell weakly: a response that arrives
 /// after the app dropped its `authFetch` is handed back as it is.
 pub fn response_handler(shell: Weak<Shell>) -> Function {
-    let handler = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue) -> JsValue>::new(
-        move |input, init, ticket: JsValue, response: JsValue| {
+    let handler = Closure::<dyn Fn(JsValue, JsValue, f64, JsValue) -> JsValue>::new(
+        move |input, init, ticket: f64, response: JsValue| {
             if status_of(&response) < 400.0 {
                 return response;
             }
@@ -362,14 +377,14 @@ pub fn response_handler(shell: Weak<Shell>) -> Function {
             if !s.wants_refresh(&response) {
                 return response;
             }
-            let ticket = unpack(ticket.as_f64().unwrap_or(0.0));
+            let ticket = unpack(ticket);
             let req = Req {
                 url: url_of(&input).unwrap_or_default(),
                 signal: signal_of(&input, &init),
                 input,
                 init,
             };
-            future_to_promise(s.after_response(req, ticket, response)).into()
+            promise(s.after_response(req, ticket, response))
         },
     );
     handler.into_js_value().unchecked_into()
@@ -392,10 +407,15 @@ impl Shell {
 
     /// Calls fetch; a synchronous throw becomes a rejected promise, as fetch's own errors are.
     fn fetch(&self, input: &JsValue, init: &JsValue) -> Promise {
-        let f = self.fetch_fn();
-        let sent = match f.dyn_ref::<Function>() {
-            Some(f) => f.call2(&JsValue::UNDEFINED, input, init),
-            None => Err(js::type_error("reauth: there is no fetch to call")),
+        let sent = match &self.opts.fetch {
+            Some(f) => js::call2(f, &JsValue::UNDEFINED, input, init),
+            None => {
+                let f = self.fetch_fn();
+                match f.dyn_ref::<Function>() {
+                    Some(f) => js::call2(f, &JsValue::UNDEFINED, input, init),
+                    None => Err(js::type_error("reauth: there is no fetch to call")),
+                }
+            }
         };
         match sent {
             Ok(p) => match p.dyn_into::<Promise>() {
@@ -418,6 +438,28 @@ impl Shell {
         }
     }
 
+    /// Whether `input` is a string that starts with an allowed origin followed by a path, query,
+    /// fragment or nothing ([`crate::origin::prefix_is_origin`]).
+    fn prefixed_by_origin(&self, input: &JsValue) -> bool {
+        if !input.is_string() {
+            return false;
+        }
+        let text: &js::Text = input.unchecked_ref();
+        self.origin_values
+            .iter()
+            .zip(&self.opts.origins)
+            .any(|(value, origin)| {
+                text.starts_with(value) && {
+                    let next = text.char_code_at(origin.len() as u32);
+                    crate::origin::prefix_is_origin(if next.is_nan() {
+                        None
+                    } else {
+                        Some(char::from_u32(next as u32).unwrap_or('\u{fffd}'))
+                    })
+                }
+            })
+    }
+
     /// Whether `url` may get the token.
     fn allowed(&self, url: &str) -> bool {
         match classify(url) {
@@ -434,27 +476,57 @@ impl Shell {
 
     /// Admits a new request: the session's answer and the epoch it was admitted in. A
     /// proactive refresh it calls for (the token is about to expire) starts here.
-    fn admit(self: &Rc<Self>, url: &str) -> (Admit, u64) {
+    fn admit(self: &Rc<Self>, url: impl FnOnce() -> String) -> (Admit, u64) {
         let (admit, epoch) = {
             let mut s = self.session.borrow_mut();
             let epoch = s.epoch();
-            (s.admit(js::now(), self.opts.skew_ms), epoch)
+            // The clock matters only for a token with a known expiry.
+            let now = if s.expires_at_ms().is_some() {
+                js::now()
+            } else {
+                0
+            };
+            (s.admit(now, self.opts.skew_ms), epoch)
         };
         if let Admit::Refresh(id) = admit {
-            let _ = self.start_flight(id, url, &JsValue::UNDEFINED);
+            let _ = self.start_flight(id, &url(), &JsValue::UNDEFINED);
         }
         (admit, epoch)
     }
 
     /// `authFetch(input, init)`.
     pub(super) fn call(self: &Rc<Self>, input: JsValue, init: JsValue) -> JsValue {
-        let url = match url_of(&input) {
-            Some(url) if self.allowed(&url) => url,
-            // Another origin, or not a URL at all: fetch's business, untouched.
-            _ => return self.fetch(&input, &init).into(),
+        // An absolute URL string to an allowed origin is recognised without copying it into
+        // wasm memory; anything else is copied and classified.
+        let (url, is_request) = if self.prefixed_by_origin(&input) {
+            (None, false)
+        } else {
+            let (url, is_request) = match input.as_string() {
+                Some(url) => (url, false),
+                None => match url_of(&input) {
+                    Some(url) => (url, input.is_instance_of::<Request>()),
+                    None => return self.fetch(&input, &init).into(),
+                },
+            };
+            if !self.allowed(&url) {
+                // Another origin, or not a URL at all: fetch's business, untouched.
+                return self.fetch(&input, &init).into();
+            }
+            (Some(url), is_request)
         };
-        let (admit, epoch) = self.admit(&url);
-        let prepared = prepare(&input, &init).unwrap_or(Prepared::Own);
+        let url = || {
+            url.clone()
+                .unwrap_or_else(|| input.as_string().unwrap_or_default())
+        };
+        let (admit, epoch) = self.admit(url);
+        let prepared = prepare(
+            Input {
+                value: &input,
+                is_request,
+            },
+            &init,
+        )
+        .unwrap_or(Prepared::Own);
         let waiting = match admit {
             Admit::Send(_) => None,
             Admit::Wait(id) | Admit::Refresh(id) => Some((id, epoch)),
@@ -473,26 +545,22 @@ impl Shell {
                             Err(e) => Promise::reject(&e),
                         }
                     };
-                    let bound =
-                        self.on_response
-                            .bind3(&JsValue::NULL, &input, &init, &pack(ticket).into());
-                    sent.unchecked_ref::<js::Thenable>()
-                        .then(bound.unchecked_ref())
-                        .into()
+                    let bound = js::bind3(&self.on_response, &input, &init, pack(ticket));
+                    sent.unchecked_ref::<js::Thenable>().then(&bound).into()
                 }
                 Admit::Wait(id) | Admit::Refresh(id) => {
                     let req = Req {
                         signal: signal_of(&input, &init),
+                        url: url(),
                         input,
                         init,
-                        url,
                     };
-                    future_to_promise(self.clone().waited(req, (id, epoch))).into()
+                    promise(self.clone().waited(req, (id, epoch)))
                 }
             },
             Prepared::Carried(carried) => {
                 let signal = signal_of(&input, &init);
-                future_to_promise(self.clone().carried(carried, signal, waiting)).into()
+                promise(self.clone().carried(carried, signal, waiting))
             }
         }
     }
@@ -515,7 +583,7 @@ impl Shell {
             Some(w) => w,
             None => {
                 // Admitted for sending, then the body was read: admit again, as things are now.
-                let (admit, epoch) = self.admit(&req.url);
+                let (admit, epoch) = self.admit(|| req.url.clone());
                 match admit {
                     Admit::Send(ticket) => return self.sent(req, ticket).await,
                     Admit::Wait(id) | Admit::Refresh(id) => (id, epoch),
@@ -613,6 +681,13 @@ impl Shell {
             }
         }
     }
+}
+
+/// The promise of an async path (one boxed future type, so the executor is instantiated once).
+fn promise(f: impl core::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> JsValue {
+    let f: core::pin::Pin<Box<dyn core::future::Future<Output = Result<JsValue, JsValue>>>> =
+        Box::pin(f);
+    future_to_promise(f).into()
 }
 
 /// Waits for `promise` (a flight's: it resolves with a boolean and never rejects), or fails

@@ -118,13 +118,15 @@ impl Store {
         };
         if let Err(e) = written {
             // A full or refusing storage: the tokens still work in this tab.
-            js::report(&js_sys::Error::new(&e.to_string()).into());
+            let _ = e;
+            js::report(&js_sys::Error::new("reauth: the tokens could not be stored").into());
         }
     }
 
     /// Takes the cross-tab refresh lock (see the module docs); released when the guard drops.
     pub async fn lock(&self, wait_ms: f64) -> LockGuard {
-        let name = alloc::format!("reauth:{}", self.key);
+        let mut name = String::from("reauth:");
+        name.push_str(&self.key);
         match web_locks() {
             Some(locks) => web_lock(&locks, &name, wait_ms).await,
             None => storage_lock(&name, wait_ms).await,
@@ -236,32 +238,43 @@ async fn web_lock(locks: &LockManager, name: &str, wait_ms: f64) -> LockGuard {
     guard
 }
 
-#[derive(Serialize, Deserialize)]
+/// The localStorage lock record: `"<until> <id>"` (until: ms since the epoch), a JSON string.
 struct LockRecord {
     id: String,
-    until: f64,
+    until: u64,
 }
 
 fn read_lock(key: &str) -> Option<LockRecord> {
-    LocalStorage::get(key).ok()
+    let s: String = LocalStorage::get(key).ok()?;
+    let (until, id) = s.split_once(' ')?;
+    Some(LockRecord {
+        id: String::from(id),
+        until: until.parse().ok()?,
+    })
+}
+
+fn write_lock(key: &str, id: &str, until: u64) -> bool {
+    let mut s = until.to_string();
+    s.push(' ');
+    s.push_str(id);
+    LocalStorage::set(key, s).is_ok()
 }
 
 /// The localStorage lock, for browsers without Web Locks: write a record, wait, and check that
 /// it is still ours (best-effort; every current browser has Web Locks).
 async fn storage_lock(name: &str, wait_ms: f64) -> LockGuard {
-    let key = alloc::format!("{name}:lock");
-    let id = alloc::format!("{}-{}", now(), js_sys::Math::random());
-    let deadline = now() as f64 + wait_ms;
+    let mut key = String::from(name);
+    key.push_str(":lock");
+    let mut id = now().to_string();
+    id.push('-');
+    id.push_str(&((js_sys::Math::random() * 1e9) as u64).to_string());
+    let deadline = now().saturating_add(wait_ms as u64);
     let mut held = false;
     for _ in 0..1000 {
-        let t = now() as f64;
+        let t = now();
         let free = read_lock(&key).is_none_or(|r| r.until < t) || t > deadline;
         if free {
-            let record = LockRecord {
-                id: id.clone(),
-                until: t + wait_ms,
-            };
-            if LocalStorage::set(&key, &record).is_err() {
+            if !write_lock(&key, &id, t.saturating_add(wait_ms as u64)) {
                 break;
             }
             let _ = JsFuture::from(sleep(PROPAGATION_MS + js_sys::Math::random() * 40.0)).await;
