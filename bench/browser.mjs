@@ -1,6 +1,7 @@
-// reauth in Chromium: success-path overhead over a stub fetch (pairs of blocks, as in Node) and
-// start-up from import to the first authFetch resolved (median of 20 loads, each in a fresh
-// browser context, so nothing is cached). Run: node bench/browser.mjs
+// reauth in Chromium: success-path overhead over a stub fetch (pairs of blocks, as in Node),
+// start-up from import to the first authFetch resolved, and init() alone (compile and
+// instantiate, the bytes already fetched): medians of 20 loads, each in a fresh browser context,
+// so nothing is cached. Run: node bench/browser.mjs
 import { launchChromium, root, serveStatic } from '../tests/js/helpers.mjs';
 
 const server = await serveStatic(root);
@@ -25,6 +26,18 @@ try {
   }
   loads.sort((a, b) => a - b);
   console.log(`Chromium start-up, import to first authFetch resolved: median ${med(loads).toFixed(1)} ms (min ${loads[0].toFixed(1)}, max ${loads.at(-1).toFixed(1)}), 20 cold loads`);
+
+  const inits = [];
+  for (let i = 0; i < 20; i++) {
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    await p.goto(`${server.url}/bench/pages/init.html`);
+    await p.waitForFunction(() => window.initMs !== undefined);
+    inits.push(await p.evaluate(() => window.initMs));
+    await context.close();
+  }
+  inits.sort((a, b) => a - b);
+  console.log(`Chromium init() alone (compile + instantiate, bytes fetched): median ${med(inits).toFixed(1)} ms (min ${inits[0].toFixed(1)}, max ${inits.at(-1).toFixed(1)}), 20 cold contexts`);
 } finally {
   await browser.close();
   await server.close();

@@ -3,13 +3,16 @@
 // The stub fetch answers at once; a token rotation every 100 calls sends part of a batch down
 // the 401, refresh, wait and retry paths too, not only the success path.
 import { readFileSync } from 'node:fs';
-import { createAuthFetch, initSync } from 'reauth';
+import { createAuthFetch } from 'reauth';
+// wasm-bindgen's own initSync hands back the instance's exports (the module is already
+// instantiated by the package's Node entry, so this only returns them): its memory is measured.
+import { initSync } from '../pkg/reauth.js';
 
 if (typeof gc !== 'function') {
   console.error('run with: node --expose-gc bench/memory.mjs');
   process.exit(2);
 }
-const wasm = initSync({ module: readFileSync(new URL('../pkg/reauth.wasm', import.meta.url)) });
+const wasm = initSync({ module: readFileSync(new URL('../pkg/reauth_bg.wasm', import.meta.url)) });
 
 // The stub server accepts only the newest token; at every 100th URL it rotates that token, so
 // the requests of that batch still carrying the old one get 401s and share one refresh.

@@ -26,7 +26,7 @@ for (const [name, contents] of Object.entries(entries)) {
   });
   const js = Buffer.from(out.outputFiles[0].contents);
   const parts = [js];
-  if (name === 'reauth') parts.push(readFileSync(new URL('../pkg/reauth.wasm', import.meta.url)));
+  if (name === 'reauth') parts.push(readFileSync(new URL('../pkg/reauth_bg.wasm', import.meta.url)));
   const row = { contender: name, raw: parts.reduce((n, p) => n + p.length, 0), gzip: parts.reduce((n, p) => n + gz(p), 0), brotli: parts.reduce((n, p) => n + br(p), 0) };
   if (name === 'reauth') Object.assign(row, { jsGzip: gz(js), wasmGzip: gz(parts[1]) });
   rows.push(row);

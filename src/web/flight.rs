@@ -198,12 +198,14 @@ impl Shell {
         let timer = match self.opts.timeout_ms {
             Some(ms) => {
                 let weak = Rc::downgrade(self);
-                let fire = Closure::once_into_js(move || {
+                // Owned by the JS garbage collector: freed once the timer has fired or was
+                // cleared (`Closure::once_into_js` would leak when it never runs).
+                let fire = Closure::once(move || {
                     if let Some(s) = weak.upgrade() {
                         s.settle(id, Err(Failure::TimedOut));
                     }
                 });
-                js::set_timeout(&fire, ms)
+                js::set_timeout(&fire.into_js_value(), ms)
             }
             None => JsValue::UNDEFINED,
         };

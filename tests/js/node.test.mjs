@@ -1,7 +1,9 @@
 // The built package in Node, imported by name as an app would (the "node" export condition).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import init, { parseChallenges } from 'reauth';
+import { readFileSync } from 'node:fs';
+import init, { createAuthFetch, parseChallenges } from 'reauth';
+import { initSync as glueInitSync } from '../../pkg/reauth.js';
 import { parseAll, vectorMismatches, vectors } from './helpers.mjs';
 
 test('init() resolves, twice', async () => {
@@ -35,4 +37,25 @@ test('the wasm instance survives errors and odd input', () => {
   }
   assert.throws(() => parseChallenges(), TypeError);
   assert.deepEqual(parseChallenges('Basic'), [{ scheme: 'Basic', token68: null, params: [] }]);
+});
+
+test('refreshes and requests leave nothing behind: wasm memory and the externref table stay as they were', async () => {
+  // wasm-bindgen's own initSync hands back the already instantiated module's exports.
+  const wasm = glueInitSync({ module: readFileSync(new URL('../../pkg/reauth_bg.wasm', import.meta.url)) });
+  let n = 0;
+  const stub = async (input, init) => new Response('x', { status: init?.headers?.authorization === `Bearer t${n}` ? 200 : 401 });
+  const af = createAuthFetch({ origins: ['https://api.example.com'], fetch: stub, refresh: async () => ({ accessToken: `t${n}` }) });
+  af.setTokens({ accessToken: 'start' });
+  // Each call: a 401, a refresh (with its timeout timer), a retry.
+  const calls = async (k) => {
+    for (let i = 0; i < k; i++) {
+      n += 1;
+      assert.equal((await af('https://api.example.com/x')).status, 200);
+    }
+  };
+  await calls(300);
+  const before = { memory: wasm.memory.buffer.byteLength, table: wasm.__wbindgen_externrefs.length };
+  await calls(3000);
+  // Anything kept per refresh (a closure, a JS value) would have grown both by now.
+  assert.deepEqual({ memory: wasm.memory.buffer.byteLength, table: wasm.__wbindgen_externrefs.length }, before);
 });
