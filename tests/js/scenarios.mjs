@@ -576,6 +576,51 @@ export const scenarios = {
     eq((await fresh(`${env.base}/api/alive2`)).status, 200, 'the module still works');
   },
 
+  async 'hooks that call back into authFetch, setTokens and clearTokens never reach a glue error or a trap'(env) {
+    await env.control.reset();
+    const seen = [];
+    let af;
+    let depth = 0;
+    // Each hook reads the token, starts a request, clears and sets tokens: from inside onEvent,
+    // onAuthFailure, shouldRefresh, refresh and the fetch authFetch calls, so every path of the
+    // shell is reentered, some while authFetch itself is running (the fetch option; onEvent for
+    // the proactive refresh that a token set with `expiresIn: 0` starts at the next call).
+    const reenter = (tag) => {
+      void af.accessToken;
+      if (depth++ < 40) af(`${env.base}/api/inner-${tag}`).then((r) => r.text(), (e) => seen.push(e));
+      af.clearTokens();
+      af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0', expiresIn: depth % 2 ? 0 : undefined });
+    };
+    const { refresh } = refresher(env);
+    af = env.createAuthFetch({
+      origins: [env.base],
+      refresh: (ctx) => { reenter('refresh'); return refresh(ctx); },
+      onEvent: () => reenter('event'),
+      onAuthFailure: () => reenter('failure'),
+      shouldRefresh: () => { reenter('rule'); return undefined; },
+      fetch: (input, init) => {
+        if (String(input).includes('/outer/')) reenter('fetch');
+        return fetch(input, init);
+      },
+    });
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0' });
+    await env.control.expire();
+    const { result, reports } = await env.captureReports(async () => {
+      const outer = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => af(`${env.base}/api/outer/${i}`)));
+      await sleep(300); // the inner requests settle too
+      return outer;
+    });
+    eq(result.map((r) => r.status), result.map(() => 'fulfilled'), 'every outer call resolved');
+    const glue = /closure invoked|recursive use|unreachable|RuntimeError|already borrowed/;
+    const errors = [...seen, ...reports].map(String).filter((e) => glue.test(e));
+    eq(errors, [], 'no glue error, no trap');
+    ok(depth > 5, `the hooks ran (${depth} reentries)`);
+    // The instance and the module still work.
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0' });
+    await env.control.reset();
+    eq((await af(`${env.base}/api/after-reentry`)).status, 200, 'still works');
+  },
+
   async 'a token near expiry is refreshed before sending: the request never sees a 401'(env) {
     const { af, calls } = await expired(env);
     // A 2 s token: the skew (30 s by default) is capped at half its life, so from 1 s on.
