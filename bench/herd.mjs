@@ -47,7 +47,8 @@ async function once(name, mode) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 const ratios = [];
-for (const mode of ['ok', 'late', 'fail']) {
+// MODES=ok,late (comma-separated) runs only those scenarios.
+for (const mode of (process.env.MODES ?? 'ok,late,fail').split(',')) {
   const names = Object.keys(peers)
     .filter((name) => !(name === 'raw fetch' && mode !== 'ok'))
     .filter((name) => only.length === 0 || only.includes(name));

@@ -31,7 +31,8 @@ export const peers = {
     env.fetch(url, { headers: { authorization: `Bearer ${env.tokens.access}` } }).then(readStatus),
 
   reauth: async (env) => {
-    const { createAuthFetch } = await import('../pkg/node.js');
+    // REAUTH_PKG=path/to/node.js measures another build (an A/B of two versions).
+    const { createAuthFetch } = await import(process.env.REAUTH_PKG ?? '../pkg/node.js');
     const authFetch = createAuthFetch({
       origins: [env.base],
       fetch: env.fetch,

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing reauth needs, each step only when it is missing:
-# the wasm32 Rust target, wasm-bindgen-cli at the exact version in Cargo.lock (its test runner
-# runs the wasm tests; the package build itself needs no wasm-bindgen), Debian's
-# chromium and chromium-driver, and the npm dev dependencies from package-lock.json
+# the wasm32 Rust target, wasm-bindgen-cli at the exact version in Cargo.lock (it generates the
+# package's glue, and its test runner runs the wasm tests), Debian's chromium and
+# chromium-driver, and the npm dev dependencies from package-lock.json
 # (which bring wasm-opt, playwright-core, vite and typescript).
 # Sources: crates.io, npm and Debian's packages only.
 set -euo pipefail

@@ -42,6 +42,15 @@ check "cargo clippy (host)" cargo clippy --quiet --workspace --all-targets -- -D
 check "cargo clippy (wasm32)" cargo clippy --quiet -p reauth --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 check "fuzz target builds" cargo check --quiet --manifest-path fuzz/Cargo.toml
+# The package is built on its stack: each of these is a direct wasm32 dependency.
+stack() {
+  local deps
+  deps=$(cargo tree -q -p reauth --target wasm32-unknown-unknown -e normal --depth 1 --prefix none | awk '{print $1}')
+  for c in wasm-bindgen web-sys js-sys wasm-bindgen-futures serde serde-wasm-bindgen gloo-storage; do
+    grep -qx "$c" <<<"$deps" || { echo "not a dependency: $c"; return 1; }
+  done
+}
+check "cargo tree (wasm32) lists the seven crates" stack
 
 tier "native tests (cargo test)"
 cargo_tests native cargo test --quiet --workspace

@@ -27,8 +27,7 @@ mod allocator {
     // SAFETY: AssumeSingleThreaded requires a single thread: the module is built without
     // threads (wasm32-unknown-unknown, no atomics).
     #[global_allocator]
-    static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-        unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+    static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 }
 
 pub mod bearer;

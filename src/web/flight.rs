@@ -2,9 +2,9 @@
 //! hook under the cross-tab lock, the timeout, and what the app hears about it (`onEvent`,
 //! `onAuthFailure` or the `loginUrl` redirect).
 //!
-//! A flight is a promise that resolves with `true` (new tokens) or `false` (failed, timed out,
-//! cancelled); requests waiting for it await that promise. Its end is settled once, by
-//! whichever comes first: the hook's result, the timer, or new tokens from the app.
+//! Requests waiting for a flight wait in Rust ([`super::wait::Waiters`]) and learn whether it
+//! gave tokens. Its end is settled once, by whichever comes first: the hook's result, the timer,
+//! or new tokens from the app.
 
 use alloc::rc::Rc;
 use js_sys::{Function, Promise};
@@ -14,18 +14,18 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::AbortController;
 
-use super::js::{self, deferred, report};
+use super::js::{self, report};
 use super::options::TokenSet;
 use super::send::{challenges_of, www_authenticate, ChallengeOut};
+use super::wait::{RefreshWait, Waiters};
 use super::Shell;
 use crate::session::FlightId;
 
 /// The refresh that is running, as the shell sees it.
 pub struct Flight {
     id: FlightId,
-    /// Resolves with whether the refresh gave tokens.
-    promise: Promise,
-    resolve: Function,
+    /// The requests waiting for it.
+    waiters: Waiters,
     /// Aborts `ctx.signal` (timeout, or tokens set or cleared meanwhile).
     controller: Option<AbortController>,
     /// The timeout's timer, if there is one.
@@ -107,6 +107,20 @@ fn timeout_error() -> JsValue {
     e.into()
 }
 
+/// The handler of refresh timeouts, shared by the flights of one `authFetch` (bound per flight to
+/// its id). It holds the shell weakly and is owned by the JS garbage collector.
+pub fn timeout_handler(shell: alloc::rc::Weak<Shell>) -> Function {
+    let f = Closure::<dyn Fn(f64)>::new(move |id: f64| {
+        let Some(s) = shell.upgrade() else { return };
+        // A timer of a refresh that has ended meanwhile finds another one (or none) running.
+        let current = s.session.borrow().flight();
+        if let Some(flight) = current.filter(|f| f.get() as f64 == id) {
+            s.settle(flight, Err(Failure::TimedOut));
+        }
+    });
+    f.into_js_value().unchecked_into()
+}
+
 impl Shell {
     /// Calls `onEvent`, if there is one; what it throws is reported.
     fn emit(
@@ -132,9 +146,11 @@ impl Shell {
         }
     }
 
-    /// Emits a retry event.
-    pub(super) fn emit_retry(&self, url: &str) {
-        self.emit("retry", url, None, None, None);
+    /// Emits a retry event (the URL is copied out of JS only when there is a hook).
+    pub(super) fn emit_retry(&self, url: impl FnOnce() -> String) {
+        if self.opts.on_event.is_some() {
+            self.emit("retry", &url(), None, None, None);
+        }
     }
 
     /// Tells the app that re-authentication failed: its `onAuthFailure` hook, else a redirect
@@ -177,36 +193,23 @@ impl Shell {
         }
     }
 
-    /// The promise of refresh `id`: its own while it runs, else one that says "no tokens".
-    pub(super) fn flight_promise(&self, id: FlightId) -> Promise {
-        match &*self.flight.borrow() {
-            Some(f) if f.id == id => f.promise.clone(),
-            _ => Promise::resolve(&JsValue::FALSE),
+    /// Waits for refresh `id` while it runs; one that has ended gave this request no tokens.
+    pub(super) fn wait_flight(&self, id: FlightId) -> RefreshWait {
+        match &mut *self.flight.borrow_mut() {
+            Some(f) if f.id == id => f.waiters.wait(),
+            _ => RefreshWait::ended(),
         }
     }
 
     /// Starts refresh `id` (the session has just decided on it). `response` is the 401 that
-    /// called for it, undefined for a proactive refresh. Returns its promise.
-    pub(super) fn start_flight(
-        self: &Rc<Self>,
-        id: FlightId,
-        url: &str,
-        response: &JsValue,
-    ) -> Promise {
-        let (promise, resolve) = deferred();
+    /// called for it, undefined for a proactive refresh. Waiting for it is
+    /// [`Shell::wait_flight`].
+    pub(super) fn start_flight(self: &Rc<Self>, id: FlightId, url: &str, response: &JsValue) {
         let controller = AbortController::new().ok();
         let timer = match self.opts.timeout_ms {
-            Some(ms) => {
-                let weak = Rc::downgrade(self);
-                // Owned by the JS garbage collector: freed once the timer has fired or was
-                // cleared (`Closure::once_into_js` would leak when it never runs).
-                let fire = Closure::once(move || {
-                    if let Some(s) = weak.upgrade() {
-                        s.settle(id, Err(Failure::TimedOut));
-                    }
-                });
-                js::set_timeout(&fire.into_js_value(), ms)
-            }
+            // The shell's one timeout handler, bound to this flight: nothing to allocate or free
+            // per refresh.
+            Some(ms) => js::set_timeout(&js::bind1(&self.on_timeout, id.get() as f64), ms),
             None => JsValue::UNDEFINED,
         };
         let signal = controller
@@ -214,8 +217,7 @@ impl Shell {
             .map_or(JsValue::UNDEFINED, |c| c.signal().into());
         *self.flight.borrow_mut() = Some(Flight {
             id,
-            promise: promise.clone(),
-            resolve,
+            waiters: Waiters::default(),
             controller,
             timer,
             url: String::from(url),
@@ -231,7 +233,6 @@ impl Shell {
         let run: core::pin::Pin<Box<dyn core::future::Future<Output = ()>>> =
             Box::pin(self.clone().run_flight(id, response.clone(), signal));
         spawn_local(run);
-        promise
     }
 
     /// The flight's work: under the cross-tab lock when tabs share tokens, adopt what another
@@ -331,9 +332,7 @@ impl Shell {
                 false
             }
         };
-        let _ = f
-            .resolve
-            .call1(&JsValue::UNDEFINED, &JsValue::from_bool(ok));
+        f.waiters.release(ok);
     }
 
     /// Takes flight `id` out of its slot (if it is still the current one) and stops its timer.
@@ -360,8 +359,6 @@ impl Shell {
         if let Some(c) = &f.controller {
             c.abort();
         }
-        let _ = f
-            .resolve
-            .call1(&JsValue::UNDEFINED, &JsValue::from_bool(ok));
+        f.waiters.release(ok);
     }
 }

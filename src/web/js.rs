@@ -48,6 +48,9 @@ extern "C" {
     /// `promise.then(f)`.
     #[wasm_bindgen(method)]
     pub fn then(this: &Thenable, f: &Function) -> Promise;
+    /// `promise.then(ok, err)`.
+    #[wasm_bindgen(method, js_name = then)]
+    pub fn then2(this: &Thenable, ok: &Function, err: &Function) -> Promise;
 
     /// The Web Locks API (`navigator.locks`), bound here because web-sys has it only behind
     /// `--cfg=web_sys_unstable_apis`.
@@ -70,6 +73,9 @@ extern "C" {
     /// `f.bind(null, a, b, c)`.
     #[wasm_bindgen(method, js_name = bind)]
     fn bind3(this: &Callable, ctx: &JsValue, a: &JsValue, b: &JsValue, c: f64) -> Function;
+    /// `f.bind(null, a)`.
+    #[wasm_bindgen(method, js_name = bind)]
+    fn bind1(this: &Callable, ctx: &JsValue, a: f64) -> Function;
 
     /// A JS string, for the two string operations the hot path asks of it.
     pub type Text;
@@ -106,7 +112,7 @@ extern "C" {
     pub fn headers(this: &Reply) -> Result<JsValue, JsValue>;
     /// `headers.get(name)`.
     #[wasm_bindgen(method, catch)]
-    pub fn get(this: &Reply, name: &str) -> Result<JsValue, JsValue>;
+    pub fn get(this: &Reply, name: &JsValue) -> Result<JsValue, JsValue>;
 
     /// An `ArrayBuffer` view (a typed array or a `DataView`).
     pub type View;
@@ -159,6 +165,16 @@ pub fn call2(f: &Function, this: &JsValue, a: &JsValue, b: &JsValue) -> Result<J
 /// `f.bind(null, a, b, c)`.
 pub fn bind3(f: &Function, a: &JsValue, b: &JsValue, c: f64) -> Function {
     f.unchecked_ref::<Callable>().bind3(&JsValue::NULL, a, b, c)
+}
+
+/// `f.bind(null, a)`.
+pub fn bind1(f: &Function, a: f64) -> Function {
+    f.unchecked_ref::<Callable>().bind1(&JsValue::NULL, a)
+}
+
+thread_local! {
+    /// `"www-authenticate"`, made once: the 401 path asks for it a thousand times in a herd.
+    pub static WWW_AUTHENTICATE: JsValue = JsValue::from_str("www-authenticate");
 }
 
 /// The global object.

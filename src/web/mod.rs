@@ -13,6 +13,8 @@
 //!   and events.
 //! - [`store`]: the token record in Web Storage (gloo-storage); cross-tab locks.
 //! - [`page`]: page and worker events (`visibilitychange`, `online`, `storage`).
+//! - [`wait`]: waiting on the 401 path (for a refresh, a retry, an abort) without a closure
+//!   per wait.
 //! - [`js`]: the few JS members no `web-sys`/`js-sys` binding covers as needed here.
 //!
 //! Data flows one way: request → session (token, or wait) → fetch → policy → session (refresh
@@ -31,10 +33,11 @@ pub mod options;
 pub mod page;
 pub mod send;
 pub mod store;
+pub mod wait;
 
 use alloc::rc::Rc;
 use core::cell::RefCell;
-use js_sys::Function;
+use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -58,6 +61,11 @@ pub struct Shell {
     fallback_fetch: JsValue,
     /// `opts.origins` as JS strings, for [`Shell::prefixed_by_origin`].
     origin_values: Vec<JsValue>,
+    /// The refresh timeout's handler (see [`flight::timeout_handler`]).
+    on_timeout: Function,
+    /// The policy's last answer for a 401: the `WWW-Authenticate` value it was for, and
+    /// whether it calls for a refresh.
+    last_policy: RefCell<Option<(JsValue, bool)>>,
     /// The success path's response handler (see [`send::response_handler`]).
     on_response: Function,
     store: Option<Store>,
@@ -108,6 +116,8 @@ pub fn create_auth_fetch(
         auth: RefCell::new(JsValue::UNDEFINED),
         fallback_fetch,
         on_response: send::response_handler(weak.clone()),
+        on_timeout: flight::timeout_handler(weak.clone()),
+        last_policy: RefCell::new(None),
         store,
         listeners: RefCell::new(Vec::new()),
     });
@@ -149,6 +159,11 @@ fn function_of(shell: Rc<Shell>) -> Function {
     });
     js::define_getter(&f, &js::name("accessToken"), &token.into_js_value());
     js::define_value(&f, &mark(), &JsValue::TRUE);
+    // wasm-bindgen's glue keeps its reference count on the function as an enumerable property;
+    // hide it from `Object.keys(authFetch)`.
+    let hidden = Object::new();
+    let _ = js_sys::Reflect::set(&hidden, &js::name("enumerable"), &JsValue::FALSE);
+    Object::define_property(&f, &js::name("_wbg_cb_unref"), &hidden);
     f
 }
 

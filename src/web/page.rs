@@ -126,7 +126,7 @@ impl Shell {
             .check_expiry(js::now(), self.opts.skew_ms);
         if let Some(id) = id {
             let url = js::page_href().unwrap_or_default();
-            let _ = self.start_flight(id, &url, &JsValue::UNDEFINED);
+            self.start_flight(id, &url, &JsValue::UNDEFINED);
         }
     }
 }

@@ -21,6 +21,7 @@ use web_sys::{
 };
 
 use super::js::{self, Carrier, Init, Reply, View};
+use super::wait::{abortable, settled};
 use super::Shell;
 use crate::challenge::parse_challenges;
 use crate::origin::{classify, Target};
@@ -32,8 +33,14 @@ use crate::session::{Admit, FlightId, Outcome, Ticket, Unauthorized};
 pub struct Req {
     input: JsValue,
     init: JsValue,
-    url: String,
     signal: Option<AbortSignal>,
+}
+
+impl Req {
+    /// The URL, for events and hooks (copied out of JS only when one needs it).
+    fn url(&self) -> String {
+        url_of(&self.input).unwrap_or_default()
+    }
 }
 
 /// How a request to an allowed origin goes out.
@@ -300,15 +307,22 @@ fn status_of(response: &JsValue) -> f64 {
 
 /// The `WWW-Authenticate` value of a response, or `None` where the runtime shows none.
 pub fn www_authenticate(response: &JsValue) -> Option<String> {
+    www_authenticate_js(response).as_string()
+}
+
+/// The `WWW-Authenticate` value as the JS string (null or undefined where there is none).
+fn www_authenticate_js(response: &JsValue) -> JsValue {
     if !response.is_object() {
-        return None;
+        return JsValue::NULL;
     }
-    let headers = response.unchecked_ref::<Reply>().headers().ok()?;
+    let Ok(headers) = response.unchecked_ref::<Reply>().headers() else {
+        return JsValue::NULL;
+    };
     if !headers.is_object() {
-        return None;
+        return JsValue::NULL;
     }
     let headers: &Reply = headers.unchecked_ref();
-    headers.get("www-authenticate").ok()?.as_string()
+    js::WWW_AUTHENTICATE.with(|name| headers.get(name).unwrap_or(JsValue::NULL))
 }
 
 /// One challenge as the app sees it.
@@ -379,7 +393,6 @@ pub fn response_handler(shell: Weak<Shell>) -> Function {
             }
             let ticket = unpack(ticket);
             let req = Req {
-                url: url_of(&input).unwrap_or_default(),
                 signal: signal_of(&input, &init),
                 input,
                 init,
@@ -489,7 +502,7 @@ impl Shell {
             (s.admit(now, self.opts.skew_ms), epoch)
         };
         if let Admit::Refresh(id) = admit {
-            let _ = self.start_flight(id, &url(), &JsValue::UNDEFINED);
+            self.start_flight(id, &url(), &JsValue::UNDEFINED);
         }
         (admit, epoch)
     }
@@ -551,7 +564,6 @@ impl Shell {
                 Admit::Wait(id) | Admit::Refresh(id) => {
                     let req = Req {
                         signal: signal_of(&input, &init),
-                        url: url(),
                         input,
                         init,
                     };
@@ -574,7 +586,6 @@ impl Shell {
     ) -> Result<JsValue, JsValue> {
         let (input, init) = carried.read().await?;
         let req = Req {
-            url: url_of(&input).unwrap_or_default(),
             input,
             init,
             signal,
@@ -583,7 +594,7 @@ impl Shell {
             Some(w) => w,
             None => {
                 // Admitted for sending, then the body was read: admit again, as things are now.
-                let (admit, epoch) = self.admit(|| req.url.clone());
+                let (admit, epoch) = self.admit(|| req.url());
                 match admit {
                     Admit::Send(ticket) => return self.sent(req, ticket).await,
                     Admit::Wait(id) | Admit::Refresh(id) => (id, epoch),
@@ -599,14 +610,14 @@ impl Shell {
         req: Req,
         (id, epoch): (FlightId, u64),
     ) -> Result<JsValue, JsValue> {
-        let ok = abortable(self.flight_promise(id), req.signal.as_ref()).await?;
+        let ok = abortable(self.wait_flight(id), req.signal.as_ref()).await?;
         let ticket = self.session.borrow().after_wait(epoch, outcome(ok));
         self.sent(req, ticket).await
     }
 
     /// Sends `req` (admitted with `ticket`) and handles what comes back.
     async fn sent(self: Rc<Self>, req: Req, ticket: Ticket) -> Result<JsValue, JsValue> {
-        let response = JsFuture::from(self.send(&req)).await?;
+        let response = settled(&self.send(&req)).await?;
         if self.wants_refresh(&response) {
             self.after_response(req, ticket, response).await
         } else {
@@ -624,18 +635,21 @@ impl Shell {
         loop {
             let mut step = self.session.borrow_mut().unauthorized(ticket);
             loop {
-                let promise = match step {
-                    Unauthorized::Refresh(id) => self.start_flight(id, &req.url, &response),
-                    Unauthorized::Wait(id) => self.flight_promise(id),
+                let wait = match step {
+                    Unauthorized::Refresh(id) => {
+                        self.start_flight(id, &req.url(), &response);
+                        self.wait_flight(id)
+                    }
+                    Unauthorized::Wait(id) => self.wait_flight(id),
                     _ => break,
                 };
-                let ok = abortable(promise, req.signal.as_ref()).await?;
+                let ok = abortable(wait, req.signal.as_ref()).await?;
                 step = self.session.borrow().after_flight(outcome(ok));
             }
             match step {
                 Unauthorized::RetryNow(t) => {
-                    self.emit_retry(&req.url);
-                    response = JsFuture::from(self.send(&req)).await?;
+                    self.emit_retry(|| req.url());
+                    response = settled(&self.send(&req)).await?;
                     ticket = t;
                     if !self.wants_refresh(&response) {
                         return Ok(response);
@@ -645,7 +659,7 @@ impl Shell {
                     report_retry_failure,
                 } => {
                     if report_retry_failure {
-                        self.auth_failure("retry_unauthorized", None, &req.url, &response);
+                        self.auth_failure("retry_unauthorized", None, &req.url(), &response);
                     }
                     return Ok(response);
                 }
@@ -663,13 +677,26 @@ impl Shell {
             return false;
         }
         let status = status as u16;
-        let header = www_authenticate(response);
+        let header_js = www_authenticate_js(response);
+        // A herd of 401s carries the same header a thousand times: the last answer for a 401
+        // is kept, keyed by the header value as JS holds it (`===`, no copy).
+        if status == 401 && self.opts.should_refresh.is_none() {
+            if let Some((h, answer)) = &*self.last_policy.borrow() {
+                if *h == header_js {
+                    return *answer;
+                }
+            }
+        }
+        let header = header_js.as_string();
         let builtin = match header.as_deref().map(parse_challenges) {
             None => decide(status, Header::Absent, Facts::default()).is_refresh(),
             Some(Ok(c)) => decide(status, Header::Parsed(&c), Facts::default()).is_refresh(),
             Some(Err(e)) => decide(status, Header::Invalid(&e), Facts::default()).is_refresh(),
         };
         let Some(rule) = &self.opts.should_refresh else {
+            if status == 401 {
+                *self.last_policy.borrow_mut() = Some((header_js, builtin));
+            }
             return builtin;
         };
         let challenges = super::flight::to_js(&challenges_of(header.as_deref()));
@@ -688,30 +715,4 @@ fn promise(f: impl core::future::Future<Output = Result<JsValue, JsValue>> + 'st
     let f: core::pin::Pin<Box<dyn core::future::Future<Output = Result<JsValue, JsValue>>>> =
         Box::pin(f);
     future_to_promise(f).into()
-}
-
-/// Waits for `promise` (a flight's: it resolves with a boolean and never rejects), or fails
-/// with the signal's reason as soon as it aborts.
-async fn abortable(promise: Promise, signal: Option<&AbortSignal>) -> Result<bool, JsValue> {
-    let Some(signal) = signal else {
-        return Ok(JsFuture::from(promise).await?.is_truthy());
-    };
-    if signal.aborted() {
-        return Err(signal.reason());
-    }
-    // The abort listener is the rejecting function of a promise: no Rust closure.
-    let mut reject_fn = None;
-    let aborted = Promise::new(&mut |_, reject| {
-        let _ = signal.add_event_listener_with_callback("abort", &reject);
-        reject_fn = Some(reject);
-    });
-    let both = Array::of2(&promise, &aborted);
-    let result = JsFuture::from(Promise::race(&both)).await;
-    if let Some(f) = &reject_fn {
-        let _ = signal.remove_event_listener_with_callback("abort", f);
-    }
-    match result {
-        Ok(v) => Ok(v.is_truthy()),
-        Err(_) => Err(signal.reason()),
-    }
 }

@@ -53,9 +53,11 @@ test('refreshes and requests leave nothing behind: wasm memory and the externref
       assert.equal((await af('https://api.example.com/x')).status, 200);
     }
   };
-  await calls(300);
+  await calls(1000);
   const before = { memory: wasm.memory.buffer.byteLength, table: wasm.__wbindgen_externrefs.length };
-  await calls(3000);
-  // Anything kept per refresh (a closure, a JS value) would have grown both by now.
-  assert.deepEqual({ memory: wasm.memory.buffer.byteLength, table: wasm.__wbindgen_externrefs.length }, before);
+  await calls(6000);
+  // Anything kept per refresh would have grown them by now: a JS value the table, 11 bytes of
+  // wasm memory per refresh more than the one page (64 KiB) the allocator may still take.
+  assert.equal(wasm.__wbindgen_externrefs.length, before.table, 'externref table');
+  assert.ok(wasm.memory.buffer.byteLength <= before.memory + 65536, `wasm memory ${before.memory} -> ${wasm.memory.buffer.byteLength}`);
 });

@@ -42,6 +42,24 @@ test('the tarball holds the entries, types and the wasm, nothing else', () => {
   ]);
 });
 
+test('the package is the Rust module: wasm-bindgen glue that reaches fetch, and at most 150 lines of hand-written JS', () => {
+  const pkg = join(root, 'pkg');
+  // Hand-written: the two entries (and any snippet a binding could not cover); reauth.js is
+  // wasm-bindgen's output.
+  const snippets = join(pkg, 'snippets');
+  const handWritten = ['index.js', 'node.js'].map((f) => join(pkg, f));
+  try {
+    for (const f of readdirSync(snippets, { recursive: true })) if (f.endsWith('.js')) handWritten.push(join(snippets, f));
+  } catch {}
+  const lines = handWritten.reduce((n, f) => n + readFileSync(f, 'utf8').trimEnd().split('\n').length, 0);
+  assert.ok(lines <= 150, `${lines} lines of hand-written JS`);
+  const glue = readFileSync(join(pkg, 'reauth.js'), 'utf8');
+  assert.match(glue, /^\/\* @ts-self-types="\.\/reauth\.d\.ts" \*\/|wasm-bindgen|__wbg_/m, 'wasm-bindgen glue');
+  const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(join(pkg, 'reauth_bg.wasm'))));
+  assert.ok(imports.every((i) => i.module === './reauth_bg.js'), 'every import goes through the glue');
+  assert.ok(imports.some((i) => /^__wbg_fetch_/.test(i.name)), 'fetch is reached through the glue');
+});
+
 test('installs and loads in a scratch Node project (ESM)', () => {
   const dir = scratch('node-app', {
     'package.json': JSON.stringify({ name: 'node-app', private: true, type: 'module' }),

@@ -1,0 +1,251 @@
+//! Waiting, on the 401 path: for a refresh, for a retried request's response, for an abort.
+//!
+//! A thousand requests refused at once all wait for one refresh and then each for its retry,
+//! so these waits are the hot part of the 401 path. Two things keep them cheap:
+//!
+//! - A request waiting for a refresh waits in Rust: the flight keeps the wakers of its waiters
+//!   and wakes them when it ends ([`Waiters`]); no JS promise per waiter.
+//! - A JS promise is awaited through `.then` on two long-lived closures, bound per await to a
+//!   slot where the result lands ([`settled`]); wasm-bindgen-futures' `JsFuture` makes two
+//!   closures per await, which on this path cost more than the rest of the request. Everything
+//!   else awaits with `JsFuture`, and the tasks run on wasm-bindgen-futures' executor.
+
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::AbortSignal;
+
+use super::js;
+
+/// One waiter of a refresh: how it ended, once it has, and who to wake.
+#[derive(Default)]
+struct Waiter {
+    outcome: Cell<Option<bool>>,
+    waker: RefCell<Option<Waker>>,
+}
+
+/// The waiters of one refresh.
+#[derive(Default)]
+pub struct Waiters(Vec<Rc<Waiter>>);
+
+impl Waiters {
+    /// A future that resolves with how the refresh ended (true: it gave tokens).
+    pub fn wait(&mut self) -> RefreshWait {
+        let w = Rc::new(Waiter::default());
+        self.0.push(w.clone());
+        RefreshWait(Some(w))
+    }
+
+    /// The refresh ended: wakes every waiter with `ok`.
+    pub fn release(self, ok: bool) {
+        for w in self.0 {
+            w.outcome.set(Some(ok));
+            let waker = w.waker.borrow_mut().take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// Waits for a refresh (see [`Waiters::wait`]); `None` inside: it had ended already (no tokens).
+pub struct RefreshWait(Option<Rc<Waiter>>);
+
+impl RefreshWait {
+    /// A wait for a refresh that is no longer running: it gave no tokens for this request.
+    pub fn ended() -> RefreshWait {
+        RefreshWait(None)
+    }
+}
+
+impl Future for RefreshWait {
+    type Output = bool;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
+        let Some(w) = &self.0 else {
+            return Poll::Ready(false);
+        };
+        match w.outcome.get() {
+            Some(ok) => Poll::Ready(ok),
+            None => {
+                *w.waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// A JS promise's result, awaited without a closure of its own.
+struct Slot {
+    result: Option<Result<JsValue, JsValue>>,
+    waker: Option<Waker>,
+    /// The future was dropped before the result came: free the slot when it does.
+    abandoned: bool,
+}
+
+struct Slots {
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+}
+
+thread_local! {
+    static SLOTS: RefCell<Slots> = const { RefCell::new(Slots { slots: Vec::new(), free: Vec::new() }) };
+    /// `(key, value) => …` for a fulfilled and for a rejected promise: made once, kept for the
+    /// life of the module.
+    static SETTLE: (Function, Function) = (handler(true), handler(false));
+}
+
+fn handler(ok: bool) -> Function {
+    let f = Closure::<dyn Fn(f64, JsValue)>::new(move |key: f64, value: JsValue| {
+        deliver(key as usize, if ok { Ok(value) } else { Err(value) })
+    });
+    f.into_js_value().unchecked_into()
+}
+
+fn deliver(key: usize, result: Result<JsValue, JsValue>) {
+    let waker = SLOTS.with(|s| {
+        let mut s = s.borrow_mut();
+        let Some(Some(slot)) = s.slots.get_mut(key) else {
+            return None;
+        };
+        if slot.abandoned {
+            s.slots[key] = None;
+            s.free.push(key);
+            return None;
+        }
+        slot.result = Some(result);
+        slot.waker.take()
+    });
+    if let Some(w) = waker {
+        w.wake();
+    }
+}
+
+/// The result of `promise`, as a future.
+pub fn settled(promise: &Promise) -> Settled {
+    let key = SLOTS.with(|s| {
+        let mut s = s.borrow_mut();
+        let slot = Slot {
+            result: None,
+            waker: None,
+            abandoned: false,
+        };
+        match s.free.pop() {
+            Some(k) => {
+                s.slots[k] = Some(slot);
+                k
+            }
+            None => {
+                s.slots.push(Some(slot));
+                s.slots.len() - 1
+            }
+        }
+    });
+    SETTLE.with(|(ok, err)| {
+        let ok = js::bind1(ok, key as f64);
+        let err = js::bind1(err, key as f64);
+        let _ = promise.unchecked_ref::<js::Thenable>().then2(&ok, &err);
+    });
+    Settled { key, done: false }
+}
+
+/// See [`settled`].
+pub struct Settled {
+    key: usize,
+    done: bool,
+}
+
+impl Future for Settled {
+    type Output = Result<JsValue, JsValue>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let key = self.key;
+        let out = SLOTS.with(|s| {
+            let mut s = s.borrow_mut();
+            let Some(Some(slot)) = s.slots.get_mut(key) else {
+                return Some(Err(JsValue::UNDEFINED));
+            };
+            match slot.result.take() {
+                Some(r) => {
+                    s.slots[key] = None;
+                    s.free.push(key);
+                    Some(r)
+                }
+                None => {
+                    slot.waker = Some(cx.waker().clone());
+                    None
+                }
+            }
+        });
+        match out {
+            Some(r) => {
+                self.done = true;
+                Poll::Ready(r)
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Settled {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let key = self.key;
+        SLOTS.with(|s| {
+            let mut s = s.borrow_mut();
+            match s.slots.get_mut(key) {
+                Some(Some(slot)) if slot.result.is_none() => slot.abandoned = true,
+                Some(Some(_)) => {
+                    s.slots[key] = None;
+                    s.free.push(key);
+                }
+                _ => {}
+            }
+        });
+    }
+}
+
+/// Waits for a refresh, or fails with the signal's reason as soon as it aborts.
+pub async fn abortable(wait: RefreshWait, signal: Option<&AbortSignal>) -> Result<bool, JsValue> {
+    let Some(signal) = signal else {
+        return Ok(wait.await);
+    };
+    if signal.aborted() {
+        return Err(signal.reason());
+    }
+    // The abort listener is the rejecting function of a promise: no Rust closure.
+    let mut reject_fn = None;
+    let aborted = Promise::new(&mut |_, reject| {
+        let _ = signal.add_event_listener_with_callback("abort", &reject);
+        reject_fn = Some(reject);
+    });
+    let result = First(wait, settled(&aborted)).await;
+    if let Some(f) = &reject_fn {
+        let _ = signal.remove_event_listener_with_callback("abort", f);
+    }
+    match result {
+        Ok(ok) => Ok(ok),
+        Err(_) => Err(signal.reason()),
+    }
+}
+
+/// Whichever comes first: the refresh, or the abort.
+struct First(RefreshWait, Settled);
+
+impl Future for First {
+    type Output = Result<bool, ()>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(ok) = Pin::new(&mut self.0).poll(cx) {
+            return Poll::Ready(Ok(ok));
+        }
+        match Pin::new(&mut self.1).poll(cx) {
+            Poll::Ready(_) => Poll::Ready(Err(())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
