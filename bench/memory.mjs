@@ -12,7 +12,9 @@ if (typeof gc !== 'function') {
   console.error('run with: node --expose-gc bench/memory.mjs');
   process.exit(2);
 }
-const wasm = initSync({ module: readFileSync(new URL('../pkg/reauth_bg.wasm', import.meta.url)) });
+const exports = Object.values(initSync({ module: readFileSync(new URL('../pkg/reauth_bg.wasm', import.meta.url)) }));
+// The export names are minified: the memory is found by what it is.
+const wasm = { memory: exports.find((e) => e instanceof WebAssembly.Memory) };
 
 // The stub server accepts only the newest token; at every 100th URL it rotates that token, so
 // the requests of that batch still carrying the old one get 401s and share one refresh.

@@ -40,8 +40,13 @@ test('the wasm instance survives errors and odd input', () => {
 });
 
 test('refreshes and requests leave nothing behind: wasm memory and the externref table stay as they were', async () => {
-  // wasm-bindgen's own initSync hands back the already instantiated module's exports.
-  const wasm = glueInitSync({ module: readFileSync(new URL('../../pkg/reauth_bg.wasm', import.meta.url)) });
+  // wasm-bindgen's own initSync hands back the already instantiated module's exports (their
+  // names are minified: the memory and the externref table are found by what they are).
+  const exports = Object.values(glueInitSync({ module: readFileSync(new URL('../../pkg/reauth_bg.wasm', import.meta.url)) }));
+  const wasm = {
+    memory: exports.find((e) => e instanceof WebAssembly.Memory),
+    __wbindgen_externrefs: exports.find((e) => e instanceof WebAssembly.Table),
+  };
   let n = 0;
   const stub = async (input, init) => new Response('x', { status: init?.headers?.authorization === `Bearer t${n}` ? 200 : 401 });
   const af = createAuthFetch({ origins: ['https://api.example.com'], fetch: stub, refresh: async () => ({ accessToken: `t${n}` }) });
