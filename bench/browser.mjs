@@ -5,7 +5,8 @@
 import { launchChromium, root, serveStatic } from '../tests/js/helpers.mjs';
 
 const server = await serveStatic(root);
-const browser = await launchChromium();
+// gc() in the page: each block of the success-path measurement starts from a collected heap.
+const browser = await launchChromium(['--js-flags=--expose-gc']);
 try {
   const page = await browser.newPage();
   await page.goto(`${server.url}/bench/pages/overhead.html`);

@@ -48,13 +48,14 @@ export async function serveStatic(dir) {
   };
 }
 
-/** Debian's Chromium, headless, with no network chatter. */
-export function launchChromium() {
+/** Debian's Chromium, headless, with no network chatter (`extraArgs`: more flags). */
+export function launchChromium(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...extraArgs,
     ],
   });
 }
