@@ -152,6 +152,9 @@ pub struct Session {
     flight: Option<FlightId>,
     /// Whether the running refresh was started before any 401 (the token was about to expire).
     proactive: bool,
+    /// Whether a 401 is waiting for the running proactive refresh: its failure is then a failed
+    /// refresh like any other.
+    joined: bool,
     flights_started: u64,
     retry_failure_reported: Option<u64>,
 }
@@ -181,6 +184,7 @@ impl Session {
             epoch: 0,
             flight: None,
             proactive: false,
+            joined: false,
             flights_started: 0,
             retry_failure_reported: None,
         }
@@ -214,6 +218,13 @@ impl Session {
     /// Whether the running refresh is a proactive one.
     pub fn flight_is_proactive(&self) -> bool {
         self.flight.is_some() && self.proactive
+    }
+
+    /// Whether the app is to be told if the running refresh fails: always for a refresh a 401
+    /// started, and for a proactive one once a 401 waits for it. (A proactive refresh that fails
+    /// before any 401 is no logout: the token may still be good.)
+    pub fn failure_is_reported(&self) -> bool {
+        self.flight.is_some() && (!self.proactive || self.joined)
     }
 
     /// Installs a new token set. `refresh: None` keeps the current refresh token. A running
@@ -319,6 +330,9 @@ impl Session {
             };
         }
         if let Some(f) = self.flight {
+            if self.proactive {
+                self.joined = true;
+            }
             return Unauthorized::Wait(f);
         }
         if ticket.generation < self.generation {
@@ -346,6 +360,7 @@ impl Session {
         let id = FlightId(self.flights_started);
         self.flight = Some(id);
         self.proactive = proactive;
+        self.joined = false;
         id
     }
 
@@ -379,15 +394,16 @@ impl Session {
     /// The refresh `id` failed or timed out. Returns false when it was no longer current (the
     /// failure was already settled, or the app set or cleared the tokens meanwhile).
     ///
-    /// A failed *proactive* refresh does not count against the requests that waited for it:
-    /// the token may still be good, so they go out with it, and a 401 then starts a refresh of
-    /// its own. (Never log a user out on a guess.)
+    /// A failed *proactive* refresh does not count against the requests that waited for it
+    /// from admission: the token may still be good, so they go out with it, and a 401 then
+    /// starts a refresh of its own. (Never log a user out on a guess.) Once a 401 waits for it
+    /// ([`Session::failure_is_reported`]), it counts like any failed refresh.
     pub fn refresh_failed(&mut self, id: FlightId) -> bool {
         if self.flight != Some(id) {
             return false;
         }
-        let proactive = self.proactive;
-        self.end_flight(!proactive);
+        let counts = !self.proactive || self.joined;
+        self.end_flight(counts);
         true
     }
 
@@ -397,6 +413,7 @@ impl Session {
             self.epoch += 1;
         }
         self.proactive = false;
+        self.joined = false;
         f
     }
 

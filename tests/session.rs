@@ -326,6 +326,49 @@ fn a_failed_proactive_refresh_does_not_count_against_its_requests() {
 }
 
 #[test]
+fn a_failed_proactive_refresh_is_not_reported_until_a_401_waits_for_it() {
+    let mut s = Session::new();
+    s.set_tokens("a".into(), Some("r".into()), Expiry::In(10_000), 0);
+    let before = s.admit(0, SKEW);
+    let Admit::Send(early) = before else { panic!() };
+    let Admit::Refresh(f) = s.admit(9_000, SKEW) else {
+        panic!()
+    };
+    assert!(
+        !s.failure_is_reported(),
+        "no 401 yet: a failure would be no logout"
+    );
+    // A request sent before the refresh started comes back 401: it waits for this refresh.
+    assert_eq!(s.unauthorized(early), Unauthorized::Wait(f));
+    assert!(
+        s.failure_is_reported(),
+        "a 401 waits: its failure is reported"
+    );
+    let epoch = s.epoch();
+    assert!(s.refresh_failed(f));
+    assert_eq!(s.epoch(), epoch + 1, "it counts as a failed refresh");
+    assert_eq!(s.after_flight(Outcome::Failed), HAND_BACK);
+    // Another 401 for a request sent before it: handed back, no second refresh.
+    assert_eq!(s.unauthorized(early), HAND_BACK);
+    // The next refresh starts unjoined.
+    let Admit::Refresh(g) = s.admit(9_500, SKEW) else {
+        panic!()
+    };
+    assert!(!s.failure_is_reported());
+    assert!(s.refresh_failed(g));
+}
+
+#[test]
+fn a_refresh_a_401_started_is_always_reported() {
+    let mut s = logged_in();
+    let t = send(&mut s);
+    let f = start(&mut s, t);
+    assert!(s.failure_is_reported());
+    assert!(s.refresh_failed(f));
+    assert!(!s.failure_is_reported(), "none running");
+}
+
+#[test]
 fn check_expiry_starts_a_refresh_when_a_hidden_page_comes_back() {
     let mut s = Session::new();
     s.set_tokens("a".into(), None, Expiry::At(50_000), 0);

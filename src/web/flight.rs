@@ -193,6 +193,22 @@ impl Shell {
         }
     }
 
+    /// A 401 waits for refresh `id`: when it is a proactive one that no 401 had joined yet, the
+    /// flight takes this 401 (and its URL) as the one to report should it fail.
+    pub(super) fn join_flight(
+        &self,
+        id: FlightId,
+        url: impl FnOnce() -> String,
+        response: &JsValue,
+    ) {
+        if let Some(f) = &mut *self.flight.borrow_mut() {
+            if f.id == id && f.response.is_undefined() {
+                f.response = response.clone();
+                f.url = url();
+            }
+        }
+    }
+
     /// Waits for refresh `id` while it runs; one that has ended gave this request no tokens.
     pub(super) fn wait_flight(&self, id: FlightId) -> RefreshWait {
         match &mut *self.flight.borrow_mut() {
@@ -294,7 +310,10 @@ impl Shell {
         let Some(f) = self.take_flight(id) else {
             return;
         };
-        let proactive = self.session.borrow().flight_is_proactive();
+        let (proactive, reported) = {
+            let s = self.session.borrow();
+            (s.flight_is_proactive(), s.failure_is_reported())
+        };
         let ok = match result {
             Ok(t) => {
                 let now = js::now();
@@ -325,8 +344,9 @@ impl Shell {
                     Some(proactive),
                 );
                 // A failed proactive refresh is no failure yet: the token may still be good.
-                // The requests go out with it, and a 401 then gets a refresh of its own.
-                if !proactive {
+                // The requests go out with it, and a 401 then gets a refresh of its own. Once a
+                // 401 waits for it, it is a failed refresh like any other.
+                if reported {
                     self.auth_failure(reason, Some(&error), &f.url, &f.response);
                 }
                 false

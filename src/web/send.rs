@@ -34,6 +34,11 @@ pub struct Req {
     input: JsValue,
     init: JsValue,
     signal: Option<AbortSignal>,
+    /// What the call must keep alive until it settles: the caller's `Request` and the copy made
+    /// of it. Their signals follow the caller's through controllers that only they reference
+    /// (Node's fetch links them weakly, nodejs/undici#3644); if they were collected while the
+    /// call waits, aborting it would no longer reach it.
+    _anchors: Option<(JsValue, JsValue)>,
 }
 
 impl Req {
@@ -205,6 +210,14 @@ const REQUEST_FIELDS: &[&str] = &[
 ];
 
 impl Carried {
+    /// The object holding the body as it was at call time.
+    fn holder(&self) -> JsValue {
+        match self {
+            Carried::Request(r) => JsValue::clone(r.as_ref()),
+            Carried::Body { carrier, .. } => JsValue::clone(carrier.as_ref()),
+        }
+    }
+
     /// Reads the body into bytes; resolves with the input and init to send (and send again).
     async fn read(self) -> Result<(JsValue, JsValue), JsValue> {
         match self {
@@ -396,6 +409,7 @@ pub fn response_handler(shell: Weak<Shell>) -> Function {
                 signal: signal_of(&input, &init),
                 input,
                 init,
+                _anchors: None,
             };
             promise(s.after_response(req, ticket, response))
         },
@@ -566,13 +580,14 @@ impl Shell {
                         signal: signal_of(&input, &init),
                         input,
                         init,
+                        _anchors: None,
                     };
                     promise(self.clone().waited(req, (id, epoch)))
                 }
             },
             Prepared::Carried(carried) => {
                 let signal = signal_of(&input, &init);
-                promise(self.clone().carried(carried, signal, waiting))
+                promise(self.clone().carried(carried, input, signal, waiting))
             }
         }
     }
@@ -581,14 +596,17 @@ impl Shell {
     async fn carried(
         self: Rc<Self>,
         carried: Carried,
+        original: JsValue,
         signal: Option<AbortSignal>,
         waiting: Option<(FlightId, u64)>,
     ) -> Result<JsValue, JsValue> {
+        let holder = carried.holder();
         let (input, init) = carried.read().await?;
         let req = Req {
             input,
             init,
             signal,
+            _anchors: Some((original, holder)),
         };
         let waiting = match waiting {
             Some(w) => w,
@@ -640,7 +658,10 @@ impl Shell {
                         self.start_flight(id, &req.url(), &response);
                         self.wait_flight(id)
                     }
-                    Unauthorized::Wait(id) => self.wait_flight(id),
+                    Unauthorized::Wait(id) => {
+                        self.join_flight(id, || req.url(), &response);
+                        self.wait_flight(id)
+                    }
                     _ => break,
                 };
                 let ok = abortable(wait, req.signal.as_ref()).await?;

@@ -1,6 +1,7 @@
 // The built package in Node, imported by name as an app would (the "node" export condition).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import init, { createAuthFetch, parseChallenges } from 'reauth';
 import { initSync as glueInitSync } from '../../pkg/reauth.js';
@@ -65,4 +66,9 @@ test('refreshes and requests leave nothing behind: wasm memory and the externref
   // wasm memory per refresh more than the one page (64 KiB) the allocator may still take.
   assert.equal(wasm.__wbindgen_externrefs.length, before.table, 'externref table');
   assert.ok(wasm.memory.buffer.byteLength <= before.memory + 65536, `wasm memory ${before.memory} -> ${wasm.memory.buffer.byteLength}`);
+});
+
+test('aborting a call that waits for a refresh rejects it at once, even after its Request was collected', () => {
+  const out = execFileSync(process.execPath, ['--expose-gc', new URL('./fixtures/abort-after-gc.mjs', import.meta.url).pathname], { encoding: 'utf8' });
+  assert.equal(out.trim(), 'AbortError');
 });

@@ -621,6 +621,84 @@ export const scenarios = {
     eq((await af(`${env.base}/api/after-reentry`)).status, 200, 'still works');
   },
 
+  async 'body bytes are taken at call time: the caller may reuse its buffer right after the call'(env) {
+    const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
+    const original = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+    const kinds = {
+      uint8array: () => {
+        const body = original.slice();
+        return { body, change: () => body.fill(0xee), expect: b64(original) };
+      },
+      arraybuffer: () => {
+        const body = original.slice().buffer;
+        return { body, change: () => new Uint8Array(body).fill(0xee), expect: b64(original) };
+      },
+      dataview: () => {
+        const buffer = original.slice().buffer;
+        return { body: new DataView(buffer, 2, 4), change: () => new Uint8Array(buffer).fill(0xee), expect: b64(original.slice(2, 6)) };
+      },
+      urlsearchparams: () => {
+        const body = new URLSearchParams({ a: 'before' });
+        return { body, change: () => body.set('a', 'after'), expect: btoa('a=before') };
+      },
+      formdata: () => {
+        const body = new FormData();
+        body.append('a', 'before');
+        return { body, change: () => body.set('a', 'after'), contains: 'before', lacks: 'after' };
+      },
+    };
+    for (const [kind, make] of Object.entries(kinds)) {
+      // Twice: once on the success path's retry (the first attempt gets a 401), once while the
+      // call waits for a refresh another call started.
+      for (const waits of [false, true]) {
+        let started;
+        const refreshStarted = new Promise((r) => { started = r; });
+        const { af } = await expired(env, { onEvent: (e) => e.type === 'refresh-start' && started() }, { refreshDelay: waits ? 200 : 0 });
+        let first;
+        if (waits) {
+          first = af(`${env.base}/api/starts-refresh`);
+          await refreshStarted;
+        }
+        const { body, change, expect, contains, lacks } = make();
+        const call = af(`${env.base}/api/body`, { method: 'POST', body });
+        change(); // the caller reuses its buffer at once
+        eq((await call).status, 200, `${kind} (${waits ? 'waited' : 'retried'}): succeeded`);
+        await first;
+        const seen = apiRequests(await env.control.state(), '/api/body');
+        eq(seen.length, waits ? 1 : 2, `${kind}: attempts`);
+        for (const q of seen) {
+          if (expect !== undefined) eq(q.body, expect, `${kind} (${waits ? 'waited' : 'retried'}): the bytes as they were at the call`);
+          else {
+            const text = atob(q.body);
+            ok(text.includes(contains) && !text.includes(lacks), `${kind}: the form as it was at the call: ${text}`);
+          }
+        }
+      }
+    }
+  },
+
+  async 'a 401 that waits for a failing proactive refresh gets the hook once'(env) {
+    await env.control.reset();
+    const failures = [];
+    const events = [];
+    const { refresh, calls } = refresher(env);
+    const af = env.createAuthFetch({
+      origins: [env.base], refresh, onAuthFailure: (i) => failures.push(i), onEvent: (e) => events.push(e),
+    });
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0', expiresIn: 2 });
+    await env.control.config({ refreshMode: 'fail', refreshDelay: 400 });
+    await env.control.expire(); // the server no longer takes at-0
+    await sleep(800); // fresh enough: sent without a refresh
+    const early = af(`${env.base}/api/early?delay=600`); // its 401 arrives while …
+    await sleep(400); // … a request now, past half the token's life, starts a proactive refresh
+    const late = af(`${env.base}/api/late`);
+    eq([(await early).status, (await late).status], [401, 401], 'both get their 401');
+    eq(calls.length, 1, 'one refresh: the proactive one, which the early 401 waited for');
+    eq(failures.map((f) => f.reason), ['refresh_failed'], 'the hook ran once');
+    ok(failures[0].url.includes('/api/early') && failures[0].response?.status === 401, `with the 401 that waited: ${failures[0].url}`);
+    ok(events.some((e) => e.type === 'refresh-failure' && e.proactive === true), 'it was the proactive refresh');
+  },
+
   async 'a token near expiry is refreshed before sending: the request never sees a 401'(env) {
     const { af, calls } = await expired(env);
     // A 2 s token: the skew (30 s by default) is capped at half its life, so from 1 s on.
