@@ -157,6 +157,9 @@ pub struct Session {
     joined: bool,
     flights_started: u64,
     retry_failure_reported: Option<u64>,
+    /// How the last few refreshes ended, newest first: for a request that was admitted while
+    /// one ran and gets to wait for it only after it ended (its body was being read).
+    ended: [Option<(FlightId, Outcome)>; 4],
 }
 
 /// When a token with these JWT claims expires, and how long it lives (from `iat`, else from now).
@@ -187,6 +190,7 @@ impl Session {
             joined: false,
             flights_started: 0,
             retry_failure_reported: None,
+            ended: [None; 4],
         }
     }
 
@@ -251,7 +255,7 @@ impl Session {
         self.tokens.expires_at_ms = expires_at_ms;
         self.tokens.lifetime_ms = lifetime_ms;
         self.generation += 1;
-        self.end_flight(true)
+        self.end_flight(true, Outcome::Succeeded)
     }
 
     /// Whether the access token expires within `skew_ms` of `now_ms` (the skew is capped at
@@ -285,7 +289,7 @@ impl Session {
     pub fn clear(&mut self) -> Option<FlightId> {
         self.tokens = NO_TOKENS;
         self.generation += 1;
-        self.end_flight(true)
+        self.end_flight(true, Outcome::Succeeded)
     }
 
     /// Whether tokens read from shared storage (another tab's) should replace this session's:
@@ -403,14 +407,28 @@ impl Session {
             return false;
         }
         let counts = !self.proactive || self.joined;
-        self.end_flight(counts);
+        self.end_flight(counts, Outcome::Failed);
         true
     }
 
-    fn end_flight(&mut self, counts: bool) -> Option<FlightId> {
+    /// How refresh `id` ended: `None` while it runs (or when it ended too long ago to be
+    /// remembered: four refreshes back).
+    pub fn outcome(&self, id: FlightId) -> Option<Outcome> {
+        self.ended
+            .iter()
+            .flatten()
+            .find(|(f, _)| *f == id)
+            .map(|&(_, o)| o)
+    }
+
+    fn end_flight(&mut self, counts: bool, outcome: Outcome) -> Option<FlightId> {
         let f = self.flight.take();
-        if f.is_some() && counts {
-            self.epoch += 1;
+        if let Some(id) = f {
+            if counts {
+                self.epoch += 1;
+            }
+            self.ended.rotate_right(1);
+            self.ended[0] = Some((id, outcome));
         }
         self.proactive = false;
         self.joined = false;

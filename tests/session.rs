@@ -359,6 +359,40 @@ fn a_failed_proactive_refresh_is_not_reported_until_a_401_waits_for_it() {
 }
 
 #[test]
+fn how_a_refresh_ended_is_remembered_for_requests_that_wait_late() {
+    let mut s = logged_in();
+    let t = send(&mut s);
+    let f = start(&mut s, t);
+    // Admitted while it runs (its body is still being read when the refresh ends).
+    let admitted = s.epoch();
+    assert!(matches!(s.admit(0, SKEW), Admit::Wait(id) if id == f));
+    assert_eq!(s.outcome(f), None, "still running");
+    assert!(s.refresh_succeeded(f, "a1".into(), None, Expiry::Never, 0));
+    assert_eq!(s.outcome(f), Some(Outcome::Succeeded));
+    // It waits now: through a successful refresh, so its one retry is spent.
+    let late = s.after_wait(admitted, s.outcome(f).unwrap_or(Outcome::Failed));
+    assert!(late.is_spent());
+    assert_eq!(
+        s.unauthorized(late),
+        Unauthorized::HandBack {
+            report_retry_failure: true
+        },
+        "its 401 is a refused retry, reported"
+    );
+    // A failed one, and the memory is four refreshes deep.
+    let t = send(&mut s);
+    let g = start(&mut s, t);
+    assert!(s.refresh_failed(g));
+    assert_eq!(s.outcome(g), Some(Outcome::Failed));
+    for _ in 0..4 {
+        let t = send(&mut s);
+        let h = start(&mut s, t);
+        assert!(s.refresh_failed(h));
+    }
+    assert_eq!(s.outcome(f), None, "forgotten");
+}
+
+#[test]
 fn a_refresh_a_401_started_is_always_reported() {
     let mut s = logged_in();
     let t = send(&mut s);

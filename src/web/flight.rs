@@ -209,12 +209,16 @@ impl Shell {
         }
     }
 
-    /// Waits for refresh `id` while it runs; one that has ended gave this request no tokens.
+    /// Waits for refresh `id` while it runs; for one that has ended (a request whose body was
+    /// being read while it ran), how it ended.
     pub(super) fn wait_flight(&self, id: FlightId) -> RefreshWait {
-        match &mut *self.flight.borrow_mut() {
-            Some(f) if f.id == id => f.waiters.wait(),
-            _ => RefreshWait::ended(),
+        if let Some(f) = &mut *self.flight.borrow_mut() {
+            if f.id == id {
+                return f.waiters.wait();
+            }
         }
+        let ok = self.session.borrow().outcome(id) == Some(crate::session::Outcome::Succeeded);
+        RefreshWait::ended(ok)
     }
 
     /// Starts refresh `id` (the session has just decided on it). `response` is the 401 that

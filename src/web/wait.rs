@@ -24,7 +24,7 @@ use super::js;
 
 /// One waiter of a refresh: how it ended, once it has, and who to wake.
 #[derive(Default)]
-struct Waiter {
+pub struct Waiter {
     outcome: Cell<Option<bool>>,
     waker: RefCell<Option<Waker>>,
 }
@@ -38,7 +38,7 @@ impl Waiters {
     pub fn wait(&mut self) -> RefreshWait {
         let w = Rc::new(Waiter::default());
         self.0.push(w.clone());
-        RefreshWait(Some(w))
+        RefreshWait::Running(w)
     }
 
     /// The refresh ended: wakes every waiter with `ok`.
@@ -53,21 +53,27 @@ impl Waiters {
     }
 }
 
-/// Waits for a refresh (see [`Waiters::wait`]); `None` inside: it had ended already (no tokens).
-pub struct RefreshWait(Option<Rc<Waiter>>);
+/// Waits for a refresh (see [`Waiters::wait`]), or knows already how it ended.
+pub enum RefreshWait {
+    /// The refresh runs: wait for it.
+    Running(Rc<Waiter>),
+    /// It had ended, with tokens or not.
+    Ended(bool),
+}
 
 impl RefreshWait {
-    /// A wait for a refresh that is no longer running: it gave no tokens for this request.
-    pub fn ended() -> RefreshWait {
-        RefreshWait(None)
+    /// A wait for a refresh that is no longer running and ended with tokens (`ok`) or not.
+    pub fn ended(ok: bool) -> RefreshWait {
+        RefreshWait::Ended(ok)
     }
 }
 
 impl Future for RefreshWait {
     type Output = bool;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
-        let Some(w) = &self.0 else {
-            return Poll::Ready(false);
+        let w = match &*self {
+            RefreshWait::Ended(ok) => return Poll::Ready(*ok),
+            RefreshWait::Running(w) => w,
         };
         match w.outcome.get() {
             Some(ok) => Poll::Ready(ok),

@@ -699,6 +699,32 @@ export const scenarios = {
     ok(events.some((e) => e.type === 'refresh-failure' && e.proactive === true), 'it was the proactive refresh');
   },
 
+  async 'a request whose body is still being read when the refresh it waits for succeeds goes out as a retried one'(env) {
+    await env.control.reset();
+    const failures = [];
+    const { refresh, calls } = refresher(env);
+    const af = env.createAuthFetch({ origins: [env.base], refresh, onAuthFailure: (i) => failures.push(i.reason) });
+    // The server hands out tokens its API then refuses; the token is about to expire.
+    await env.control.config({ refreshMode: 'broken' });
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0', expiresIn: 2 });
+    await sleep(1200);
+    // A body that takes 300 ms to read: the proactive refresh this call starts is over by then.
+    const enc = new TextEncoder();
+    const body = new ReadableStream({
+      async pull(c) {
+        await sleep(300);
+        c.enqueue(enc.encode('slow body'));
+        c.close();
+      },
+    });
+    const r = await af(`${env.base}/api/slow-body`, { method: 'POST', body, duplex: 'half' });
+    eq(r.status, 401, 'its 401 comes back');
+    const st = await env.control.state();
+    eq(apiRequests(st, '/api/slow-body').map((q) => q.auth), ['Bearer at-1'], 'sent once, with the refreshed token');
+    eq(calls.length, 1, 'one refresh');
+    eq(failures, ['retry_unauthorized'], 'a refused retry: the hook ran once');
+  },
+
   async 'a token near expiry is refreshed before sending: the request never sees a 401'(env) {
     const { af, calls } = await expired(env);
     // A 2 s token: the skew (30 s by default) is capped at half its life, so from 1 s on.
