@@ -40,11 +40,13 @@ test('a parse error is a ChallengeParseError in Chromium too', async () => {
   assert.deepEqual(e, { name: 'ChallengeParseError', message: 'auth-param after a token68 at byte 16', isError: true });
 });
 
-/** Loads the module in a fresh page as `how` says; returns what the page reported. */
-async function load(how) {
+/** Loads the module in a fresh page as `how` says, from the entry `entry`; returns what the
+ * page reported, and with `requests` the URLs the page fetched. */
+async function load(how, entry = 'index', requests = []) {
   const p = await browser.newPage();
+  p.on('request', (r) => requests.push(r.url()));
   try {
-    await p.goto(`${server.url}/tests/js/fixtures/load.html?how=${how}`);
+    await p.goto(`${server.url}/tests/js/fixtures/load.html?how=${how}&entry=${entry}`);
     await p.waitForFunction(() => window.loaded !== undefined);
     return await p.evaluate(() => window.loaded);
   } finally {
@@ -65,4 +67,20 @@ test('a module that fails to load says so and can be loaded again; using it firs
   const early = await load('early');
   assert.match(early.early, /await init\(\)/);
   assert.equal(early.works, true);
+});
+
+test('reauth/inline (pkg/inline.js) loads the module from inside itself, fetching no .wasm, and takes the same inputs', async () => {
+  const requests = [];
+  assert.deepEqual(await load('default', 'inline', requests), { works: true });
+  assert.ok(requests.some((u) => u.endsWith('/pkg/reauth_wasm.js')), requests.join('\n'));
+  assert.deepEqual(requests.filter((u) => u.endsWith('.wasm')), []);
+  for (const how of ['bytes', 'module', 'url', 'sync']) {
+    assert.deepEqual(await load(how, 'inline'), { works: true }, how);
+  }
+  const early = await load('early', 'inline');
+  assert.match(early.early, /await init\(\)/);
+  assert.equal(early.works, true);
+  const missing = await load('missing', 'inline');
+  assert.match(missing.missing, /could not load its \.wasm \(HTTP 404/);
+  assert.equal(missing.works, true);
 });

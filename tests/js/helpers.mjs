@@ -1,8 +1,10 @@
 // Shared test helpers: a static file server on 127.0.0.1 (random port), Debian's Chromium via
-// playwright-core, and the shared WWW-Authenticate vectors.
+// playwright-core, the packed package and scratch projects that install it, and the shared
+// WWW-Authenticate vectors.
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -58,6 +60,31 @@ export function launchChromium(extraArgs = []) {
       ...extraArgs,
     ],
   });
+}
+
+/** Runs a command; returns its stdout (throws with its stderr when it fails). */
+export const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** Empties `dir` and packs pkg/ into it with `npm pack`; returns the tarball's path. */
+export function packPkg(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const name = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir], join(root, 'pkg')))[0].filename;
+  return join(dir, name);
+}
+
+/** A scratch project in `dir` with `files` ({ path: text }) and the tarball installed offline. */
+export function scratchProject(dir, tarball, files) {
+  mkdirSync(dir, { recursive: true });
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-save', tarball], dir);
+  // Installed from the tarball, not found through the repository's own link to pkg/.
+  if (lstatSync(join(dir, 'node_modules', 'reauth')).isSymbolicLink()) throw new Error(`${dir}: reauth is a link`);
+  return dir;
 }
 
 /** The shared WWW-Authenticate vectors. */

@@ -72,3 +72,16 @@ test('aborting a call that waits for a refresh rejects it at once, even after it
   const out = execFileSync(process.execPath, ['--expose-gc', new URL('./fixtures/abort-after-gc.mjs', import.meta.url).pathname], { encoding: 'utf8' });
   assert.equal(out.trim(), 'AbortError');
 });
+
+test('reauth/inline in Node is the Node entry (the "node" condition); its own loader works in Node too', async () => {
+  const inline = await import('reauth/inline');
+  assert.equal(inline.createAuthFetch, createAuthFetch);
+  assert.equal(await inline.default(), undefined);
+  // pkg/inline.js itself, in a process of its own: the embedded module, unpacked and compiled.
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', `
+    import init, { parseChallenges } from ${JSON.stringify(new URL('../../pkg/inline.js', import.meta.url).href)};
+    await init();
+    await init();
+    console.log(parseChallenges('Basic realm=x')[0].params[0][1]);`], { encoding: 'utf8' });
+  assert.equal(out.trim(), 'x');
+});

@@ -2,55 +2,41 @@
 // scratch Vite project (production build, served and run in Chromium).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { launchChromium, root, serveStatic } from './helpers.mjs';
+import { launchChromium, packPkg, root, run, scratchProject, serveStatic } from './helpers.mjs';
 
 const work = join(root, 'target', 'pack-test');
 let tarball;
 
-const run = (cmd, args, cwd) =>
-  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-
-function scratch(name, files) {
-  const dir = join(work, name);
-  mkdirSync(dir, { recursive: true });
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  }
-  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-save', tarball], dir);
-  return dir;
-}
+const scratch = (name, files) => scratchProject(join(work, name), tarball, files);
 
 before(() => {
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  const name = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], join(root, 'pkg')))[0].filename;
-  tarball = join(work, name);
+  tarball = packPkg(work);
 });
 
-test('the tarball holds the entries, types and the wasm, nothing else', () => {
+test('the tarball holds the entries, types, the wasm and its inline copy, nothing else', () => {
   const files = run('tar', ['-tzf', tarball], work).trim().split('\n')
     .map((f) => f.replace(/^package\//, ''))
     .sort();
   assert.deepEqual(files, [
-    'README.md', 'index.d.ts', 'index.js', 'node.js', 'package.json', 'reauth.d.ts', 'reauth.js',
-    'reauth_bg.wasm',
+    'README.md', 'index.d.ts', 'index.js', 'inline.d.ts', 'inline.js', 'node.js', 'package.json',
+    'reauth.d.ts', 'reauth.js', 'reauth_bg.wasm', 'reauth_wasm.js',
   ]);
 });
 
 test('the package is the Rust module: wasm-bindgen glue that reaches fetch, and at most 150 lines of hand-written JS', () => {
   const pkg = join(root, 'pkg');
-  // Hand-written: the two entries (and any snippet a binding could not cover); reauth.js is
-  // wasm-bindgen's output.
-  const snippets = join(pkg, 'snippets');
-  const handWritten = ['index.js', 'node.js'].map((f) => join(pkg, f));
-  try {
-    for (const f of readdirSync(snippets, { recursive: true })) if (f.endsWith('.js')) handWritten.push(join(snippets, f));
-  } catch {}
+  // Hand-written: every .js in pkg/ (the entries, any snippet a binding could not cover) but
+  // the build's outputs: reauth.js (wasm-bindgen's glue) and reauth_wasm.js (the inline .wasm),
+  // which git ignores.
+  const generated = ['reauth.js', 'reauth_wasm.js'];
+  for (const f of generated) assert.equal(run('git', ['check-ignore', join('pkg', f)], root).trim(), join('pkg', f));
+  const handWritten = readdirSync(pkg, { recursive: true })
+    .filter((f) => f.endsWith('.js') && !generated.includes(f))
+    .map((f) => join(pkg, f));
+  assert.ok(handWritten.length >= 3, `${handWritten}`);
   const lines = handWritten.reduce((n, f) => n + readFileSync(f, 'utf8').trimEnd().split('\n').length, 0);
   assert.ok(lines <= 150, `${lines} lines of hand-written JS`);
   const glue = readFileSync(join(pkg, 'reauth.js'), 'utf8');
