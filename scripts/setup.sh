@@ -3,7 +3,8 @@
 # the wasm32 Rust target, wasm-bindgen-cli at the exact version in Cargo.lock (it generates the
 # package's glue, and its test runner runs the wasm tests), Debian's chromium and
 # chromium-driver, and the npm dev dependencies from package-lock.json
-# (which bring wasm-opt, playwright-core, vite and typescript).
+# (which bring wasm-opt, playwright-core, typescript, and vite, webpack, esbuild and rollup
+# for the bundler tests).
 # Sources: crates.io, npm and Debian's packages only.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,0 +1,195 @@
+// The bundlers SPA developers use, each at its default production setup, on the packed tarball:
+// a scratch app per bundler calls createAuthFetch, its build is served beside a real API and
+// token endpoint and run in Chromium, where three concurrent calls with an expired token must
+// take one refresh and end in three 200s, with no console error but the three 401s.
+// Vite and webpack build the main entry (they emit the .wasm that
+// `new URL('…', import.meta.url)` names); esbuild and Rollup build `reauth/inline`.
+// Prints what each build ships (gzip -9 of its .js and .wasm files), the figures in
+// BENCHMARKS.md: `node --test tests/js/bundlers.test.mjs`.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { launchChromium, packPkg, root, run, scratchProject, sendFile } from './helpers.mjs';
+
+const work = join(root, 'target', 'bundlers-test');
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const version = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+
+/** The app: the same few lines for every bundler, only the entry it imports differs. */
+const app = (entry) => `import init, { createAuthFetch, initSync, parseChallenges } from '${entry}';
+
+try {
+  await init();
+  const authFetch = createAuthFetch({
+    async refresh({ fetch, signal }) {
+      const r = await fetch('/token', { method: 'POST', signal });
+      if (!r.ok) throw new Error('refresh failed: ' + r.status);
+      const t = await r.json();
+      return { accessToken: t.access_token, expiresIn: t.expires_in };
+    },
+    onAuthFailure: (info) => console.error('auth failure: ' + info.reason),
+  });
+  authFetch.setTokens({ accessToken: 'expired' });
+  const responses = await Promise.all(['a', 'b', 'c'].map((id) => authFetch('/api/items/' + id)));
+  window.result = {
+    statuses: responses.map((r) => r.status),
+    items: await Promise.all(responses.map((r) => r.json())),
+    exports: [typeof initSync, parseChallenges('Bearer error="invalid_token"')[0].params[0][1]],
+  };
+} catch (e) {
+  window.result = { error: String(e) };
+}
+`;
+
+const html = (script) =>
+  `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>app</title>${script}`;
+
+/** Each bundler: its entry, the config a user writes (none beyond the defaults), its build. */
+const bundlers = [
+  {
+    name: 'Vite', pkg: 'vite', entry: 'reauth', config: 'none (`vite build`)',
+    files: { 'index.html': html('<script type="module" src="/src/index.js"></script>') },
+    build: (dir) => run(bin('vite'), ['build', '--logLevel', 'error'], dir),
+  },
+  {
+    name: 'webpack', pkg: 'webpack', entry: 'reauth', config: "`mode: 'production'`",
+    files: { 'webpack.config.js': "export default { mode: 'production' };\n" },
+    html: html('<script src="/main.js"></script>'),
+    // What the webpack CLI does with that config (in the app's directory), through webpack's API.
+    build: (dir) => run(process.execPath, ['--input-type=module', '-e', `
+      import webpack from ${JSON.stringify(pathToFileURL(join(root, 'node_modules/webpack/lib/index.js')).href)};
+      import config from './webpack.config.js';
+      webpack({ ...config, context: process.cwd() }, (e, stats) => {
+        if (e || stats.hasErrors()) { console.error(e ?? stats.toString('errors-only')); process.exit(1); }
+      });`], dir),
+  },
+  {
+    name: 'esbuild', pkg: 'esbuild', entry: 'reauth/inline', config: 'none (`--bundle --format=esm --minify`)',
+    files: {},
+    html: html('<script type="module" src="/index.js"></script>'),
+    build: (dir) => run(bin('esbuild'), ['src/index.js', '--bundle', '--format=esm', '--minify', '--outdir=dist', '--log-level=error'], dir),
+  },
+  {
+    name: 'Rollup', pkg: 'rollup', entry: 'reauth/inline', config: '`@rollup/plugin-node-resolve` only',
+    files: {
+      'rollup.config.mjs': `import { nodeResolve } from '@rollup/plugin-node-resolve';
+export default { input: 'src/index.js', output: { dir: 'dist', format: 'es' }, plugins: [nodeResolve()] };
+`,
+    },
+    html: html('<script type="module" src="/index.js"></script>'),
+    build: (dir) => run(bin('rollup'), ['-c', '--silent'], dir),
+  },
+];
+
+/**
+ * Serves `dist` on 127.0.0.1 (random port) with an API that accepts only the newest access
+ * token (401 with `Bearer error="invalid_token"` otherwise) and a token endpoint that issues a
+ * new one. `html` answers `/` when the bundler writes no index.html.
+ */
+async function serveApp(dist, html) {
+  const state = { token: 'current', refreshes: 0, unauthorized: 0, ok: 0, wasm: 0 };
+  const server = createServer((req, res) => {
+    const { pathname } = new URL(req.url, 'http://x');
+    if (pathname === '/token' && req.method === 'POST') {
+      state.refreshes += 1;
+      state.token = `token-${state.refreshes}`;
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ access_token: state.token, token_type: 'Bearer', expires_in: 3600 }));
+    } else if (pathname.startsWith('/api/')) {
+      if (req.headers.authorization === `Bearer ${state.token}`) {
+        state.ok += 1;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: pathname }));
+      } else {
+        state.unauthorized += 1;
+        res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+      }
+    } else if (pathname === '/' && html) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+    } else {
+      if (pathname.endsWith('.wasm')) state.wasm += 1;
+      sendFile(dist, pathname, res);
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    state,
+    close: () => new Promise((ok) => server.close(ok)),
+  };
+}
+
+/** The .js and .wasm files a build wrote, with their gzip -9 sizes. */
+function shipped(dist) {
+  const files = readdirSync(dist, { recursive: true }).filter((f) => /\.(js|wasm)$/.test(f));
+  const size = (re) => files.filter((f) => re.test(f))
+    .reduce((n, f) => n + gzipSync(readFileSync(join(dist, f)), { level: 9 }).length, 0);
+  return { files, js: size(/\.js$/), wasm: size(/\.wasm$/) };
+}
+
+let tarball, browser;
+const figures = [];
+before(async () => {
+  tarball = packPkg(work);
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  if (figures.length === 0) return;
+  const kb = (b) => (b / 1000).toFixed(1);
+  const rows = figures.map((f) => `| ${f.name} | ${f.version} | \`${f.entry}\` | ${f.config} | ${kb(f.js + f.wasm)} KB (JS ${kb(f.js)} + wasm ${kb(f.wasm)}) |`);
+  console.log(['| bundler | version | entry | config | shipped, gzip -9 (.js + .wasm) |', '|---|---|---|---|---|', ...rows].join('\n'));
+});
+
+for (const b of bundlers) {
+  test(`${b.name}: a production build of an app on \`${b.entry}\` refreshes once for three 401s in Chromium`, async () => {
+    const dir = scratchProject(join(work, b.pkg), tarball, {
+      'package.json': JSON.stringify({ name: `${b.pkg}-app`, private: true, type: 'module' }),
+      'src/index.js': app(b.entry),
+      ...b.files,
+    });
+    await b.build(dir);
+    const dist = join(dir, 'dist');
+    if (b.html) writeFileSync(join(dist, 'index.html'), b.html);
+    const ships = shipped(dist);
+    const inline = b.entry === 'reauth/inline';
+    assert.equal(ships.files.some((f) => f.endsWith('.wasm')), !inline, `the build wrote ${ships.files}`);
+    figures.push({ name: b.name, version: version(b.pkg), entry: b.entry, config: b.config, js: ships.js, wasm: ships.wasm });
+
+    const server = await serveApp(dist, b.html);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const errors = [];
+      const unauthorized = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('console', (m) => {
+        if (m.type() !== 'error') return;
+        // Chromium logs every 401 a fetch receives.
+        if (/status of 401/.test(m.text())) unauthorized.push(m.text());
+        else errors.push(m.text());
+      });
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => window.result !== undefined, null, { timeout: 15000 });
+      assert.deepEqual(await page.evaluate(() => window.result), {
+        statuses: [200, 200, 200],
+        items: ['a', 'b', 'c'].map((id) => ({ path: `/api/items/${id}` })),
+        exports: ['function', 'invalid_token'],
+      });
+      assert.deepEqual(
+        { refreshes: server.state.refreshes, unauthorized: server.state.unauthorized, ok: server.state.ok },
+        { refreshes: 1, unauthorized: 3, ok: 3 },
+      );
+      // The .wasm is fetched once from the build's own assets, or, inline, not at all.
+      assert.equal(server.state.wasm, inline ? 0 : 1);
+      assert.deepEqual(errors, []);
+      assert.equal(unauthorized.length, 3, unauthorized.join('\n'));
+    } finally {
+      await context.close();
+      await server.close();
+    }
+  });
+}
