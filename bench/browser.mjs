@@ -1,7 +1,8 @@
 // reauth in Chromium: success-path overhead over a stub fetch (pairs of blocks, as in Node),
 // start-up from import to the first authFetch resolved, and init() alone (compile and
-// instantiate, the bytes already fetched): medians of 20 loads, each in a fresh browser context,
-// so nothing is cached. Run: node bench/browser.mjs
+// instantiate, the bytes already fetched; and reauth/inline's init() from the copy inside it):
+// medians of 20 loads, each in a fresh browser context, so nothing is cached.
+// Run: node bench/browser.mjs
 import { launchChromium, root, serveStatic } from '../tests/js/helpers.mjs';
 
 const server = await serveStatic(root);
@@ -28,17 +29,20 @@ try {
   loads.sort((a, b) => a - b);
   console.log(`Chromium start-up, import to first authFetch resolved: median ${med(loads).toFixed(1)} ms (min ${loads[0].toFixed(1)}, max ${loads.at(-1).toFixed(1)}), 20 cold loads`);
 
-  const inits = [];
-  for (let i = 0; i < 20; i++) {
-    const context = await browser.newContext();
-    const p = await context.newPage();
-    await p.goto(`${server.url}/bench/pages/init.html`);
-    await p.waitForFunction(() => window.initMs !== undefined);
-    inits.push(await p.evaluate(() => window.initMs));
-    await context.close();
+  // init() alone: from the .wasm's bytes (main entry), and from inside reauth/inline.
+  for (const [page, what] of [['init', 'init() alone (compile + instantiate, bytes fetched)'], ['init-inline', 'reauth/inline init() (base64 + gunzip + compile + instantiate)']]) {
+    const inits = [];
+    for (let i = 0; i < 20; i++) {
+      const context = await browser.newContext();
+      const p = await context.newPage();
+      await p.goto(`${server.url}/bench/pages/${page}.html`);
+      await p.waitForFunction(() => window.initMs !== undefined);
+      inits.push(await p.evaluate(() => window.initMs));
+      await context.close();
+    }
+    inits.sort((a, b) => a - b);
+    console.log(`Chromium ${what}: median ${med(inits).toFixed(1)} ms (min ${inits[0].toFixed(1)}, max ${inits.at(-1).toFixed(1)}), 20 cold contexts`);
   }
-  inits.sort((a, b) => a - b);
-  console.log(`Chromium init() alone (compile + instantiate, bytes fetched): median ${med(inits).toFixed(1)} ms (min ${inits[0].toFixed(1)}, max ${inits.at(-1).toFixed(1)}), 20 cold contexts`);
 } finally {
   await browser.close();
   await server.close();

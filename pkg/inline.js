@@ -20,7 +20,12 @@ export default function init(input) {
 }
 
 async function unpack() {
-  const bytes = Uint8Array.from(atob(gzipped), (c) => c.charCodeAt(0));
+  let bytes = Uint8Array.fromBase64?.(gzipped);
+  if (!bytes) {
+    const text = atob(gzipped);
+    bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  }
   const wasm = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
   return new Response(wasm, { headers: { 'content-type': 'application/wasm' } });
 }
