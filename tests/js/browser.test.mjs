@@ -84,3 +84,10 @@ test('reauth/inline (pkg/inline.js) loads the module from inside itself, fetchin
   assert.match(missing.missing, /could not load its \.wasm \(HTTP 404/);
   assert.equal(missing.works, true);
 });
+
+test('reauth/inline loads in a dedicated worker too', async () => {
+  const got = await page.evaluate(() => new Promise((ok) => {
+    new Worker('/tests/js/fixtures/inline-worker.mjs', { type: 'module' }).onmessage = (e) => ok(e.data);
+  }));
+  assert.equal(got, 'x');
+});
