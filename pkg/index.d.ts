@@ -9,7 +9,11 @@ export type {
   AuthFetch,
   AuthFetchOptions,
   Challenge,
+  LoginOptions,
+  OAuthError,
+  OAuthOptions,
   RefreshContext,
+  RefreshHook,
   TokenSet,
 } from './reauth.js';
 

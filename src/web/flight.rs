@@ -281,6 +281,11 @@ impl Shell {
         if self.session.borrow().flight() != Some(id) {
             return;
         }
+        let Some(hook) = &self.opts.refresh else {
+            // The built-in refresh grant (options.oauth).
+            let result = self.refresh_grant(signal).await.map_err(Failure::Threw);
+            return self.settle(id, result);
+        };
         let raw = self.fetch_fn();
         // Bound, so that `ctx.fetch(…)` does not call the browser's fetch on `ctx`.
         let fetch = match raw.dyn_ref::<Function>() {
@@ -295,7 +300,7 @@ impl Shell {
             fetch: Js(&fetch),
             signal: Js(signal),
         });
-        let result = match self.opts.refresh.call1(&JsValue::UNDEFINED, &ctx) {
+        let result = match hook.call1(&JsValue::UNDEFINED, &ctx) {
             Err(e) => Err(Failure::Threw(e)),
             Ok(v) => match JsFuture::from(Promise::resolve(&v)).await {
                 Err(e) => Err(Failure::Threw(e)),
@@ -330,6 +335,15 @@ impl Shell {
             }
             Err(failure) => {
                 self.session.borrow_mut().refresh_failed(id);
+                // The built-in grant's `invalid_grant`: the grant is gone, so are the tokens.
+                if let Failure::Threw(e) = &failure {
+                    if self.opts.refresh.is_none()
+                        && super::oauth::code_of(e).as_deref() == Some("invalid_grant")
+                    {
+                        self.session.borrow_mut().clear();
+                        self.tokens_changed(true);
+                    }
+                }
                 let (reason, error) = match failure {
                     Failure::TimedOut => {
                         let e = timeout_error();

@@ -12,6 +12,7 @@
 //! - [`flight`]: the single-flight refresh (the session decides), its timeout, the app's hooks
 //!   and events.
 //! - [`store`]: the token record in Web Storage (gloo-storage); cross-tab locks.
+//! - [`oauth`]: OAuth 2.0 for a public client: login with PKCE, the refresh grant, logout.
 //! - [`page`]: page and worker events (`visibilitychange`, `online`, `storage`).
 //! - [`wait`]: waiting on the 401 path (for a refresh, a retry, an abort) without a closure
 //!   per wait.
@@ -29,6 +30,7 @@
 
 pub mod flight;
 pub mod js;
+pub mod oauth;
 pub mod options;
 pub mod page;
 pub mod send;
@@ -71,6 +73,10 @@ pub struct Shell {
     store: Option<Store>,
     /// Page and worker event listeners, removed when this is dropped.
     listeners: RefCell<Vec<page::Listener>>,
+    /// The authorization server's endpoints, once known.
+    endpoints: RefCell<Option<Rc<oauth::Endpoints>>>,
+    /// A login in progress, when tokens are kept in memory.
+    pending: RefCell<Option<oauth::PendingLogin>>,
 }
 
 /// The symbol that marks the functions `createAuthFetch` returns, so that a page that installs
@@ -120,6 +126,8 @@ pub fn create_auth_fetch(
         last_policy: RefCell::new(None),
         store,
         listeners: RefCell::new(Vec::new()),
+        endpoints: RefCell::new(None),
+        pending: RefCell::new(None),
     });
     if let Some(record) = shell.store.as_ref().and_then(Store::load) {
         shell.install(record.into_tokens(), false);
@@ -150,7 +158,7 @@ fn function_of(shell: Rc<Shell>) -> Function {
     let s = shell.clone();
     let clear = Closure::<dyn Fn()>::new(move || s.logout(true));
     js::define_value(&f, &js::name("clearTokens"), &clear.into_js_value());
-    let s = shell;
+    let s = shell.clone();
     let token = Closure::<dyn Fn() -> JsValue>::new(move || {
         s.session
             .borrow()
@@ -158,6 +166,26 @@ fn function_of(shell: Rc<Shell>) -> Function {
             .map_or(JsValue::NULL, JsValue::from_str)
     });
     js::define_getter(&f, &js::name("accessToken"), &token.into_js_value());
+    // OAuth: each resolves or rejects a promise of async Rust (they reject without options.oauth).
+    type Step = fn(
+        Rc<Shell>,
+        JsValue,
+    ) -> core::pin::Pin<
+        Box<dyn core::future::Future<Output = Result<JsValue, JsValue>>>,
+    >;
+    let steps: [(&str, Step); 4] = [
+        ("authorizationUrl", |s, a| Box::pin(s.authorization_url(a))),
+        ("login", |s, a| Box::pin(s.login(a))),
+        ("completeLogin", |s, a| Box::pin(s.complete_login(a))),
+        ("logout", |s, _| Box::pin(s.oauth_logout())),
+    ];
+    for (name, step) in steps {
+        let s = shell.clone();
+        let method = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |arg: JsValue| {
+            wasm_bindgen_futures::future_to_promise(step(s.clone(), arg)).into()
+        });
+        js::define_value(&f, &js::name(name), &method.into_js_value());
+    }
     js::define_value(&f, &mark(), &JsValue::TRUE);
     // wasm-bindgen's glue keeps its reference count on the function as an enumerable property;
     // hide it from `Object.keys(authFetch)`.

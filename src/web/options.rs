@@ -27,8 +27,10 @@ pub enum StorageKind {
 
 /// `createAuthFetch`'s options, checked.
 pub struct Options {
-    /// The app's `refresh` hook.
-    pub refresh: Function,
+    /// The app's `refresh` hook (`None`: the built-in refresh grant of `oauth`).
+    pub refresh: Option<Function>,
+    /// OAuth 2.0 settings: login, the refresh grant, logout.
+    pub oauth: Option<OAuthConfig>,
     /// The redirect hook.
     pub on_auth_failure: Option<Function>,
     /// Where to send the page when re-authentication fails and there is no hook.
@@ -53,6 +55,35 @@ pub struct Options {
     pub cross_tab: bool,
     /// How long to wait for another tab's refresh lock.
     pub lock_timeout_ms: f64,
+}
+
+/// `options.oauth`, as given.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthConfig {
+    /// The authorization server's issuer: its metadata is read from the well-known URLs.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The endpoints, when given directly (they take precedence over the metadata).
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// See `token_endpoint`.
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// See `token_endpoint`.
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    /// The client's id (a public client: no secret).
+    pub client_id: String,
+    /// Where the authorization server sends the browser back with the code.
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// The scope to ask for.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The resource the tokens are for (RFC 8707).
+    #[serde(default)]
+    pub resource: Option<String>,
 }
 
 /// A function-valued option, kept as the JS function it is.
@@ -96,6 +127,7 @@ impl<'de> Deserialize<'de> for Strings {
 #[serde(field_identifier, rename_all = "camelCase")]
 enum Field {
     Refresh,
+    Oauth,
     OnAuthFailure,
     LoginUrl,
     Origins,
@@ -112,6 +144,7 @@ enum Field {
 
 const KEYS: &[&str] = &[
     "refresh",
+    "oauth",
     "onAuthFailure",
     "loginUrl",
     "origins",
@@ -130,6 +163,7 @@ const KEYS: &[&str] = &[
 #[derive(Default)]
 struct Given {
     refresh: Option<Hook>,
+    oauth: Option<OAuthConfig>,
     on_auth_failure: Option<Hook>,
     login_url: Option<String>,
     origins: Option<Strings>,
@@ -171,6 +205,9 @@ impl<'de> Deserialize<'de> for Given {
                     let m = &mut m;
                     match key {
                         Field::Refresh => g.refresh = value(m, "refresh", FUNCTION)?,
+                        Field::Oauth => {
+                            g.oauth = value(m, "oauth", "must be { issuer or tokenEndpoint, clientId, redirectUri?, scope?, resource? } with strings")?
+                        }
                         Field::OnAuthFailure => {
                             g.on_auth_failure = value(m, "onAuthFailure", FUNCTION)?
                         }
@@ -239,14 +276,34 @@ impl Options {
                 .unwrap_or_default();
             bad(&msg)
         })?;
-        let refresh = match g.refresh {
-            Some(Hook(f)) => f,
-            None => {
-                return Err(bad(
-                    "options.refresh is required: a function that returns new tokens",
-                ))
+        let refresh = g.refresh.map(|h| h.0);
+        if let Some(o) = &g.oauth {
+            if o.client_id.is_empty() {
+                return Err(bad("options.oauth.clientId must be a non-empty string"));
             }
-        };
+            if o.issuer.is_none() && o.token_endpoint.is_none() {
+                return Err(bad("options.oauth needs an issuer (its metadata gives the endpoints) or a tokenEndpoint"));
+            }
+            for (name, url) in [
+                ("issuer", &o.issuer),
+                ("tokenEndpoint", &o.token_endpoint),
+                ("authorizationEndpoint", &o.authorization_endpoint),
+                ("revocationEndpoint", &o.revocation_endpoint),
+                ("redirectUri", &o.redirect_uri),
+            ] {
+                if let Some(u) = url {
+                    if origin_of(u, None).is_none_or(|o| o == "null") {
+                        return Err(bad(&alloc::format!(
+                            "options.oauth.{name} must be an absolute URL"
+                        )));
+                    }
+                }
+            }
+        } else if refresh.is_none() {
+            return Err(bad(
+                "options.refresh is required: a function that returns new tokens (or options.oauth, for the built-in refresh grant)",
+            ));
+        }
         let origins = match g.origins {
             None => match page_origin() {
                 Some(own) => vec![own],
@@ -293,6 +350,7 @@ impl Options {
         };
         Ok(Options {
             refresh,
+            oauth: g.oauth,
             on_auth_failure: g.on_auth_failure.map(|h| h.0),
             login_url: g.login_url,
             origins,

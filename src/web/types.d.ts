@@ -63,9 +63,48 @@ export type AuthEvent =
   | { type: 'retry'; url: string }
   | { type: 'auth-failure'; url: string; reason: AuthFailureReason | 'logout' };
 
-export interface AuthFetchOptions {
-  /** Gets new tokens; called once for any number of concurrent 401s. */
-  refresh(ctx: RefreshContext): Promise<TokenSet | string> | TokenSet | string;
+/** OAuth 2.0 settings (a public client: no secret). */
+export interface OAuthOptions {
+  /** The authorization server; its endpoints are read from its metadata
+   * (`/.well-known/openid-configuration`, else `/.well-known/oauth-authorization-server`). */
+  issuer?: string;
+  /** The token endpoint, when not from the metadata (then `issuer` may be left out). */
+  tokenEndpoint?: string;
+  /** The authorization endpoint, when not from the metadata. */
+  authorizationEndpoint?: string;
+  /** The revocation endpoint (RFC 7009), when not from the metadata. */
+  revocationEndpoint?: string;
+  /** The client's id. */
+  clientId: string;
+  /** Where the authorization server sends the browser back; default: the page's URL. */
+  redirectUri?: string;
+  /** The scope to ask for, e.g. 'openid offline_access'. */
+  scope?: string;
+  /** The resource the tokens are for (RFC 8707). */
+  resource?: string;
+}
+
+/** What `authorizationUrl` and `login` take. */
+export interface LoginOptions {
+  /** Given back by `completeLogin`, e.g. the page to show after the login. */
+  returnTo?: string;
+  /** `acr_values` (e.g. for a step-up). */
+  acrValues?: string;
+  /** `max_age` in seconds. */
+  maxAge?: number;
+  /** `prompt` ('login', 'consent', …). */
+  prompt?: string;
+  /** `login_hint`. */
+  loginHint?: string;
+}
+
+/** An OAuth error: `code` is the error code (`access_denied`, `invalid_grant`, `state_mismatch`,
+ * `issuer_mismatch`, …). */
+export interface OAuthError extends Error {
+  code: string;
+}
+
+interface BaseOptions {
   /** The redirect hook: called once per failed refresh (or refused retry). */
   onAuthFailure?(info: AuthFailure): void;
   /** Without onAuthFailure: `location.assign(loginUrl + '?return_to=' + location.href)`. */
@@ -96,6 +135,16 @@ export interface AuthFetchOptions {
   lockTimeoutMs?: number;
 }
 
+/** Gets new tokens; called once for any number of concurrent 401s. */
+export type RefreshHook = (ctx: RefreshContext) => Promise<TokenSet | string> | TokenSet | string;
+
+/** `createAuthFetch`'s options: a `refresh` hook, or `oauth` for the built-in refresh grant
+ * (or both: then the hook refreshes). */
+export type AuthFetchOptions = BaseOptions & (
+  | { refresh: RefreshHook; oauth?: OAuthOptions }
+  | { refresh?: RefreshHook; oauth: OAuthOptions }
+);
+
 /** `fetch` with re-authentication. */
 export interface AuthFetch {
   (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
@@ -105,4 +154,14 @@ export interface AuthFetch {
   clearTokens(): void;
   /** The current access token. */
   readonly accessToken: string | null;
+  /** With `oauth`: the authorization URL for a login (code flow, PKCE S256, `state`); the
+   * verifier and state are kept in the configured storage (in memory, in Node). */
+  authorizationUrl(options?: LoginOptions): Promise<string>;
+  /** With `oauth`, in a window: sends the page to the authorization URL. */
+  login(options?: LoginOptions): Promise<void>;
+  /** With `oauth`: completes a login from the callback URL (default: the page's), checks its
+   * `state`, exchanges the code and installs the tokens. Rejects with an `OAuthError`. */
+  completeLogin(url?: string): Promise<{ returnTo: string | null }>;
+  /** With `oauth`: revokes the refresh token where the server can, then `clearTokens()`. */
+  logout(): Promise<void>;
 }

@@ -58,6 +58,19 @@ const authFetch: AuthFetch = createAuthFetch({
   },
 });
 
+// OAuth built in: no refresh hook needed.
+const oauthFetch: AuthFetch = createAuthFetch({
+  oauth: { issuer: 'https://auth.example.com', clientId: 'spa', redirectUri: 'https://app.example.com/cb', scope: 'openid offline_access' },
+  origins: ['https://api.example.com'],
+});
+const loginUrl: string = await oauthFetch.authorizationUrl({ returnTo: '/home', acrValues: 'mfa', maxAge: 300 });
+const { returnTo }: { returnTo: string | null } = await oauthFetch.completeLogin();
+await oauthFetch.login({ prompt: 'login' });
+await oauthFetch.logout();
+void [loginUrl, returnTo];
+// @ts-expect-error oauth needs a clientId
+createAuthFetch({ oauth: { issuer: 'https://auth.example.com' } });
+
 // A string result is accepted from refresh too.
 createAuthFetch({ refresh: async () => 'new-access-token', origins: ['https://api.example.com'] });
 

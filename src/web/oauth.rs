@@ -1,0 +1,479 @@
+//! OAuth 2.0 for a public client (a single-page app): the authorization code flow with PKCE
+//! (RFC 7636, S256) and `state`, the refresh grant (RFC 6749 §6) used when the app gives no
+//! `refresh` hook, and revocation at logout (RFC 7009). The endpoints come from the options or
+//! from the authorization server's metadata (OpenID Connect discovery, else RFC 8414).
+//!
+//! Token endpoint answers: `invalid_grant` on a refresh means the grant is gone: the refresh
+//! fails, the tokens are cleared, the app's hook runs once (its `error.code` is the OAuth error);
+//! a network error or another error status fails the refresh but keeps the refresh token, so a
+//! later 401 can try again. A rotated refresh token replaces the old one everywhere; `expires_in`
+//! feeds the proactive refresh.
+
+use alloc::rc::Rc;
+use base64ct::{Base64UrlUnpadded, Encoding};
+use gloo_storage::{LocalStorage, SessionStorage, Storage};
+use js_sys::{Object, Promise, Reflect};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Url, UrlSearchParams};
+
+use super::flight::to_js;
+use super::js::{self, Init};
+use super::options::{OAuthConfig, StorageKind, TokenSet};
+use super::Shell;
+use crate::session::Expiry;
+
+/// The endpoints of the authorization server.
+pub struct Endpoints {
+    issuer: Option<String>,
+    authorization: Option<String>,
+    token: String,
+    revocation: Option<String>,
+}
+
+/// An authorization server's metadata, the fields used here.
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    authorization_endpoint: Option<String>,
+    #[serde(default)]
+    token_endpoint: Option<String>,
+    #[serde(default)]
+    revocation_endpoint: Option<String>,
+}
+
+/// What a token endpoint answers (RFC 6749 §5.1, §5.2).
+#[derive(Deserialize)]
+struct TokenResponse {
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<f64>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// A login in progress: what the callback is checked against.
+#[derive(Serialize, Deserialize, Clone)]
+pub struct PendingLogin {
+    state: String,
+    verifier: String,
+    redirect_uri: String,
+    #[serde(default)]
+    return_to: Option<String>,
+}
+
+/// `authorizationUrl(options)`'s options.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct LoginOptions {
+    #[serde(default)]
+    return_to: Option<String>,
+    #[serde(default)]
+    acr_values: Option<String>,
+    #[serde(default)]
+    max_age: Option<f64>,
+    #[serde(default)]
+    prompt: Option<String>,
+    #[serde(default)]
+    login_hint: Option<String>,
+}
+
+/// What `completeLogin` resolves with.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Completed<'a> {
+    return_to: Option<&'a str>,
+}
+
+/// An `Error` with the OAuth error code in `code`.
+pub fn oauth_error(code: &str, description: Option<&str>) -> JsValue {
+    let message = match description {
+        Some(d) if !d.is_empty() => alloc::format!("{code}: {d}"),
+        _ => String::from(code),
+    };
+    let e = js_sys::Error::new(&message);
+    let _ = Reflect::set(&e, &js::name("code"), &JsValue::from_str(code));
+    e.into()
+}
+
+/// The `code` of an error made by [`oauth_error`].
+pub fn code_of(error: &JsValue) -> Option<String> {
+    js::get(error, &js::name("code")).as_string()
+}
+
+/// `n` random bytes, base64url (from the platform's `crypto.getRandomValues`).
+fn random(n: usize) -> Result<String, JsValue> {
+    let crypto: web_sys::Crypto = js::get(&js_sys::global(), &js::name("crypto")).dyn_into()?;
+    let mut bytes = alloc::vec![0u8; n];
+    crypto.get_random_values_with_u8_array(&mut bytes)?;
+    Ok(Base64UrlUnpadded::encode_string(&bytes))
+}
+
+/// SHA-256 of `data`, from the platform's `crypto.subtle`.
+pub async fn sha256(data: &[u8]) -> Result<Vec<u8>, JsValue> {
+    let crypto: web_sys::Crypto = js::get(&js_sys::global(), &js::name("crypto")).dyn_into()?;
+    let digest = JsFuture::from(
+        crypto
+            .subtle()
+            .digest_with_str_and_u8_array("SHA-256", data)?,
+    )
+    .await?;
+    Ok(js_sys::Uint8Array::new(&digest).to_vec())
+}
+
+/// The well-known metadata URL of an issuer (RFC 8414 §3: the path after the well-known part).
+fn well_known(issuer: &str, name: &str) -> Option<String> {
+    let url = Url::new(issuer).ok()?;
+    let path = url.pathname();
+    let path = path.trim_end_matches('/');
+    let mut out = url.origin();
+    out.push_str("/.well-known/");
+    out.push_str(name);
+    out.push_str(path);
+    Some(out)
+}
+
+impl Shell {
+    fn oauth(&self) -> Result<&OAuthConfig, JsValue> {
+        self.opts
+            .oauth
+            .as_ref()
+            .ok_or_else(|| js::type_error("reauth: this needs options.oauth"))
+    }
+
+    /// The fetch for the authorization server (never with the access token).
+    async fn raw_fetch(
+        &self,
+        url: &str,
+        body: Option<&UrlSearchParams>,
+        signal: &JsValue,
+    ) -> Result<web_sys::Response, JsValue> {
+        let init = Object::new();
+        if !signal.is_undefined() {
+            let _ = Reflect::set(&init, &js::name("signal"), signal);
+        }
+        if let Some(b) = body {
+            let _ = Reflect::set(&init, &js::name("method"), &js::name("POST"));
+            init.unchecked_ref::<Init>().set_body(b);
+        }
+        let f = self.fetch_fn();
+        let f: &js_sys::Function = f
+            .dyn_ref()
+            .ok_or_else(|| js::type_error("reauth: there is no fetch to call"))?;
+        let sent = js::call2(f, &JsValue::UNDEFINED, &JsValue::from_str(url), &init)?;
+        JsFuture::from(Promise::resolve(&sent)).await?.dyn_into()
+    }
+
+    /// The endpoints: from the options, else from the metadata (read once).
+    pub(super) async fn endpoints(&self) -> Result<Rc<Endpoints>, JsValue> {
+        if let Some(e) = &*self.endpoints.borrow() {
+            return Ok(e.clone());
+        }
+        let o = self.oauth()?;
+        let mut e = Endpoints {
+            issuer: o.issuer.clone(),
+            authorization: o.authorization_endpoint.clone(),
+            token: o.token_endpoint.clone().unwrap_or_default(),
+            revocation: o.revocation_endpoint.clone(),
+        };
+        let complete = !e.token.is_empty() && e.authorization.is_some();
+        if let (false, Some(issuer)) = (complete, &o.issuer) {
+            let mut meta = None;
+            for name in ["openid-configuration", "oauth-authorization-server"] {
+                let Some(url) = well_known(issuer, name) else {
+                    continue;
+                };
+                let Ok(r) = self.raw_fetch(&url, None, &JsValue::UNDEFINED).await else {
+                    continue;
+                };
+                if !r.ok() {
+                    continue;
+                }
+                let json = JsFuture::from(r.json()?).await?;
+                if let Ok(m) = serde_wasm_bindgen::from_value::<Metadata>(json) {
+                    meta = Some(m);
+                    break;
+                }
+            }
+            let m = meta.ok_or_else(|| {
+                oauth_error(
+                    "metadata_unavailable",
+                    Some("the authorization server's metadata could not be read"),
+                )
+            })?;
+            // RFC 8414 §3.3: the metadata must be the issuer's own.
+            if m.issuer.as_deref().map(|i| i.trim_end_matches('/'))
+                != Some(issuer.trim_end_matches('/'))
+            {
+                return Err(oauth_error(
+                    "issuer_mismatch",
+                    Some("the metadata names another issuer"),
+                ));
+            }
+            e.authorization = e.authorization.or(m.authorization_endpoint);
+            if e.token.is_empty() {
+                e.token = m.token_endpoint.unwrap_or_default();
+            }
+            e.revocation = e.revocation.or(m.revocation_endpoint);
+        }
+        if e.token.is_empty() {
+            return Err(oauth_error(
+                "metadata_unavailable",
+                Some("no token endpoint"),
+            ));
+        }
+        let e = Rc::new(e);
+        *self.endpoints.borrow_mut() = Some(e.clone());
+        Ok(e)
+    }
+
+    fn login_key(&self) -> String {
+        let mut k = self.opts.storage_key.clone();
+        k.push_str(":login");
+        k
+    }
+
+    fn save_pending(&self, p: Option<PendingLogin>) {
+        let key = self.login_key();
+        let written = match (self.opts.storage, &p) {
+            (StorageKind::Local, Some(p)) => LocalStorage::set(&key, p).is_ok(),
+            (StorageKind::Session, Some(p)) => SessionStorage::set(&key, p).is_ok(),
+            (StorageKind::Local, None) => {
+                LocalStorage::delete(&key);
+                true
+            }
+            (StorageKind::Session, None) => {
+                SessionStorage::delete(&key);
+                true
+            }
+            (StorageKind::Memory, _) => false,
+        };
+        if !written {
+            *self.pending.borrow_mut() = p;
+        }
+    }
+
+    fn load_pending(&self) -> Option<PendingLogin> {
+        let key = self.login_key();
+        let stored: Option<PendingLogin> = match self.opts.storage {
+            StorageKind::Local => LocalStorage::get(&key).ok(),
+            StorageKind::Session => SessionStorage::get(&key).ok(),
+            StorageKind::Memory => None,
+        };
+        stored.or_else(|| self.pending.borrow().clone())
+    }
+
+    /// `authFetch.authorizationUrl(options)`: the authorization request (code flow, PKCE S256,
+    /// `state`); the verifier and state are kept for `completeLogin`.
+    pub(super) async fn authorization_url(
+        self: Rc<Self>,
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let o = self.oauth()?;
+        let lo: LoginOptions = if options.is_null_or_undefined() {
+            LoginOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options).map_err(|_| {
+                js::type_error("authorizationUrl: options must be { returnTo?, acrValues?, maxAge?, prompt?, loginHint? }")
+            })?
+        };
+        let redirect_uri = match &o.redirect_uri {
+            Some(r) => r.clone(),
+            None => js::page_href().ok_or_else(|| {
+                js::type_error("reauth: options.oauth.redirectUri is required here")
+            })?,
+        };
+        let e = self.endpoints().await?;
+        let endpoint = e.authorization.clone().ok_or_else(|| {
+            oauth_error("metadata_unavailable", Some("no authorization endpoint"))
+        })?;
+        let verifier = random(32)?;
+        let state = random(16)?;
+        let challenge = Base64UrlUnpadded::encode_string(&sha256(verifier.as_bytes()).await?);
+        let url = Url::new(&endpoint)?;
+        let q = url.search_params();
+        q.append("response_type", "code");
+        q.append("client_id", &o.client_id);
+        q.append("redirect_uri", &redirect_uri);
+        if let Some(s) = &o.scope {
+            q.append("scope", s);
+        }
+        q.append("state", &state);
+        q.append("code_challenge", &challenge);
+        q.append("code_challenge_method", "S256");
+        if let Some(r) = &o.resource {
+            q.append("resource", r);
+        }
+        if let Some(a) = &lo.acr_values {
+            q.append("acr_values", a);
+        }
+        if let Some(m) = lo.max_age {
+            q.append("max_age", &(m.max(0.0) as u64).to_string());
+        }
+        if let Some(p) = &lo.prompt {
+            q.append("prompt", p);
+        }
+        if let Some(h) = &lo.login_hint {
+            q.append("login_hint", h);
+        }
+        self.save_pending(Some(PendingLogin {
+            state,
+            verifier,
+            redirect_uri,
+            return_to: lo.return_to,
+        }));
+        Ok(url.href().into())
+    }
+
+    /// `authFetch.login(options)`: to the authorization URL (windows).
+    pub(super) async fn login(self: Rc<Self>, options: JsValue) -> Result<JsValue, JsValue> {
+        let url = self.clone().authorization_url(options).await?;
+        let place = js::place().ok_or_else(|| {
+            js::type_error("login: there is no page to send to the login (use authorizationUrl)")
+        })?;
+        place.assign(&url.as_string().unwrap_or_default())?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    /// `authFetch.completeLogin(url)`: checks the callback against the login in progress, makes
+    /// the code exchange and installs the tokens. Resolves with `{ returnTo }`.
+    pub(super) async fn complete_login(self: Rc<Self>, url: JsValue) -> Result<JsValue, JsValue> {
+        let o = self.oauth()?;
+        let href = match url.as_string() {
+            Some(u) => u,
+            None if url.is_null_or_undefined() => js::page_href()
+                .ok_or_else(|| js::type_error("completeLogin: pass the callback URL"))?,
+            None => return Err(js::type_error("completeLogin: the URL must be a string")),
+        };
+        let url = Url::new(&href).map_err(|_| js::type_error("completeLogin: not a URL"))?;
+        let q = url.search_params();
+        let pending = self.load_pending();
+        if let Some(error) = q.get("error") {
+            self.save_pending(None);
+            return Err(oauth_error(&error, q.get("error_description").as_deref()));
+        }
+        let Some(p) = pending.filter(|p| q.get("state").as_deref() == Some(p.state.as_str()))
+        else {
+            return Err(oauth_error(
+                "state_mismatch",
+                Some("the callback does not answer this app's login"),
+            ));
+        };
+        let e = self.endpoints().await?;
+        // RFC 9207: when the server says who answered, it must be the issuer.
+        if let (Some(iss), Some(issuer)) = (q.get("iss"), &e.issuer) {
+            if iss.trim_end_matches('/') != issuer.trim_end_matches('/') {
+                self.save_pending(None);
+                return Err(oauth_error(
+                    "issuer_mismatch",
+                    Some("the callback comes from another issuer"),
+                ));
+            }
+        }
+        let code = q
+            .get("code")
+            .ok_or_else(|| oauth_error("invalid_request", Some("no code in the callback")))?;
+        let params = UrlSearchParams::new()?;
+        params.append("grant_type", "authorization_code");
+        params.append("code", &code);
+        params.append("redirect_uri", &p.redirect_uri);
+        params.append("client_id", &o.client_id);
+        params.append("code_verifier", &p.verifier);
+        if let Some(r) = &o.resource {
+            params.append("resource", r);
+        }
+        self.save_pending(None);
+        let t = self
+            .token_request(&e.token, &params, &JsValue::UNDEFINED)
+            .await?;
+        self.install(t, true);
+        Ok(to_js(&Completed {
+            return_to: p.return_to.as_deref(),
+        }))
+    }
+
+    /// A token request; resolves with the tokens, or fails with an [`oauth_error`].
+    async fn token_request(
+        &self,
+        endpoint: &str,
+        params: &UrlSearchParams,
+        signal: &JsValue,
+    ) -> Result<TokenSet, JsValue> {
+        let r = self.raw_fetch(endpoint, Some(params), signal).await?;
+        let json = match r.json() {
+            Ok(p) => JsFuture::from(p).await.ok(),
+            Err(_) => None,
+        };
+        let body: Option<TokenResponse> = json.and_then(|j| serde_wasm_bindgen::from_value(j).ok());
+        match body {
+            Some(TokenResponse {
+                access_token: Some(access),
+                refresh_token,
+                expires_in,
+                ..
+            }) if r.ok() && !access.is_empty() => Ok(TokenSet::new(
+                access,
+                refresh_token,
+                expires_in
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .map(|s| Expiry::In((s * 1000.0) as u64)),
+            )),
+            Some(TokenResponse {
+                error: Some(code),
+                error_description,
+                ..
+            }) => Err(oauth_error(&code, error_description.as_deref())),
+            _ if !r.ok() => Err(oauth_error(&alloc::format!("http_{}", r.status()), None)),
+            _ => Err(oauth_error("invalid_token_response", None)),
+        }
+    }
+
+    /// The built-in refresh: the refresh grant at the token endpoint (`signal`: the flight's).
+    pub(super) async fn refresh_grant(&self, signal: &JsValue) -> Result<TokenSet, JsValue> {
+        let o = self.oauth()?;
+        let Some(rt) = self.session.borrow().refresh_token().map(String::from) else {
+            return Err(oauth_error(
+                "login_required",
+                Some("there is no refresh token"),
+            ));
+        };
+        let e = self.endpoints().await?;
+        let params = UrlSearchParams::new()?;
+        params.append("grant_type", "refresh_token");
+        params.append("refresh_token", &rt);
+        params.append("client_id", &o.client_id);
+        if let Some(r) = &o.resource {
+            params.append("resource", r);
+        }
+        self.token_request(&e.token, &params, signal).await
+    }
+
+    /// `authFetch.logout()`: revokes the refresh token where the server can (its answer does
+    /// not matter), then forgets the tokens everywhere.
+    pub(super) async fn oauth_logout(self: Rc<Self>) -> Result<JsValue, JsValue> {
+        let o = self.oauth()?;
+        let rt = self.session.borrow().refresh_token().map(String::from);
+        if let (Some(rt), Ok(e)) = (rt, self.endpoints().await) {
+            if let Some(endpoint) = &e.revocation {
+                let params = UrlSearchParams::new()?;
+                params.append("token", &rt);
+                params.append("token_type_hint", "refresh_token");
+                params.append("client_id", &o.client_id);
+                let _ = self
+                    .raw_fetch(endpoint, Some(&params), &JsValue::UNDEFINED)
+                    .await;
+            }
+        }
+        self.logout(true);
+        Ok(JsValue::UNDEFINED)
+    }
+}
