@@ -16,7 +16,8 @@
 //! | 401, `error="invalid_dpop_proof"` | pass through |
 //! | 401, `error="insufficient_user_authentication"` | pass through, step-up (`acr_values`, `max_age`) |
 //! | 401, `error="insufficient_claims"` | pass through, with `claims` |
-//! | 401, `error="use_dpop_nonce"` | pass through, with the `DPoP-Nonce` response header |
+//! | 401, `error="use_dpop_nonce"`, the request had a DPoP proof and the response a `DPoP-Nonce` | retry once with that nonce, no refresh |
+//! | 401, `error="use_dpop_nonce"` otherwise | pass through, with the `DPoP-Nonce` response header |
 //! | 401, only other schemes (Basic, Digest, Negotiate, …) | pass through |
 //!
 //! When a 401 carries several Bearer/DPoP challenges, the first one with an `error` decides
@@ -43,12 +44,20 @@ pub enum Header<'c> {
 pub struct Facts<'c> {
     /// The `DPoP-Nonce` response header (RFC 9449 §8), if any.
     pub dpop_nonce: Option<&'c str>,
+    /// Whether the request carried a DPoP proof (so that a new nonce can answer the 401).
+    pub dpop: bool,
 }
 
 impl<'c> Facts<'c> {
     /// Facts with a `DPoP-Nonce` value.
     pub fn with_dpop_nonce(mut self, nonce: Option<&'c str>) -> Self {
         self.dpop_nonce = nonce;
+        self
+    }
+
+    /// Facts for a request that carried a DPoP proof.
+    pub fn with_dpop(mut self, dpop: bool) -> Self {
+        self.dpop = dpop;
         self
     }
 }
@@ -110,6 +119,11 @@ pub enum PassReason<'c> {
 pub enum Decision<'c> {
     /// Refresh the access token and retry.
     Refresh(RefreshReason),
+    /// Retry once with the server's DPoP nonce, the same token (RFC 9449 §9): no refresh.
+    NonceRetry {
+        /// The nonce to put in the next proof.
+        nonce: &'c str,
+    },
     /// Hand the response back unchanged.
     Pass(PassReason<'c>),
 }
@@ -157,9 +171,10 @@ pub fn decide<'c>(status: u16, header: Header<'c>, facts: Facts<'c>) -> Decision
         Some(BearerError::InsufficientClaims) => Decision::Pass(PassReason::InsufficientClaims {
             claims: chosen.claims,
         }),
-        Some(BearerError::UseDpopNonce) => Decision::Pass(PassReason::UseDpopNonce {
-            nonce: facts.dpop_nonce,
-        }),
+        Some(BearerError::UseDpopNonce) => match facts.dpop_nonce {
+            Some(nonce) if facts.dpop => Decision::NonceRetry { nonce },
+            nonce => Decision::Pass(PassReason::UseDpopNonce { nonce }),
+        },
     }
 }
 

@@ -4,8 +4,8 @@
 use reauth::policy::{decide, Decision, Facts, Header, PassReason, RefreshReason};
 use reauth::{parse_challenges, BearerError};
 
-fn decide_header(status: u16, header: Option<&str>, nonce: Option<&str>) -> String {
-    let facts = Facts::default().with_dpop_nonce(nonce);
+fn decide_header(status: u16, header: Option<&str>, nonce: Option<&str>, dpop: bool) -> String {
+    let facts = Facts::default().with_dpop_nonce(nonce).with_dpop(dpop);
     match header.map(parse_challenges) {
         None => format!("{:?}", decide(status, Header::Absent, facts)),
         Some(Ok(c)) => format!("{:?}", decide(status, Header::Parsed(&c), facts)),
@@ -14,18 +14,21 @@ fn decide_header(status: u16, header: Option<&str>, nonce: Option<&str>) -> Stri
 }
 
 macro_rules! table {
-    ($($name:ident: $status:expr, $header:expr $(, nonce = $nonce:expr)? => $expect:expr;)*) => {$(
+    ($($name:ident: $status:expr, $header:expr $(, nonce = $nonce:expr)? $(, dpop = $dpop:expr)? => $expect:expr;)*) => {$(
         #[test]
         fn $name() {
             #[allow(unused_mut, unused_assignments)]
             let mut nonce: Option<&str> = None;
             $(nonce = Some($nonce);)?
-            assert_eq!(decide_header($status, $header, nonce), format!("{:?}", $expect));
+            #[allow(unused_mut, unused_assignments)]
+            let mut dpop = false;
+            $(dpop = $dpop;)?
+            assert_eq!(decide_header($status, $header, nonce, dpop), format!("{:?}", $expect));
         }
     )*};
 }
 
-use Decision::{Pass, Refresh};
+use Decision::{NonceRetry, Pass, Refresh};
 
 table! {
     ok_200: 200, None => Pass(PassReason::NotUnauthorized);
@@ -47,7 +50,10 @@ table! {
     step_up_acr: 401, Some("Bearer error=\"insufficient_user_authentication\", acr_values=\"myACR\"") => Pass(PassReason::StepUp { acr_values: Some("myACR"), max_age: None });
     step_up_max_age: 401, Some("Bearer error=\"insufficient_user_authentication\", max_age=\"5\"") => Pass(PassReason::StepUp { acr_values: None, max_age: Some(5) });
     claims: 401, Some("Bearer error=\"insufficient_claims\", claims=\"eyJ9\"") => Pass(PassReason::InsufficientClaims { claims: Some("eyJ9") });
-    use_dpop_nonce: 401, Some("DPoP error=\"use_dpop_nonce\""), nonce = "eyJ7S_zG.eyJH0" => Pass(PassReason::UseDpopNonce { nonce: Some("eyJ7S_zG.eyJH0") });
+    use_dpop_nonce_without_proof: 401, Some("DPoP error=\"use_dpop_nonce\""), nonce = "eyJ7S_zG.eyJH0" => Pass(PassReason::UseDpopNonce { nonce: Some("eyJ7S_zG.eyJH0") });
+    use_dpop_nonce_retries: 401, Some("DPoP error=\"use_dpop_nonce\""), nonce = "eyJ7S_zG.eyJH0", dpop = true => NonceRetry { nonce: "eyJ7S_zG.eyJH0" };
+    use_dpop_nonce_without_nonce: 401, Some("DPoP error=\"use_dpop_nonce\""), dpop = true => Pass(PassReason::UseDpopNonce { nonce: None });
+    dpop_invalid_token_with_nonce_refreshes: 401, Some("DPoP error=\"invalid_token\""), nonce = "n2", dpop = true => Refresh(RefreshReason::InvalidToken);
     basic_only: 401, Some("Basic realm=\"x\"") => Pass(PassReason::OtherScheme);
     digest_only: 401, Some("Digest realm=\"x\", qop=\"auth\", nonce=\"n\"") => Pass(PassReason::OtherScheme);
     negotiate_token68: 401, Some("Negotiate abcdef") => Pass(PassReason::OtherScheme);
