@@ -14,6 +14,7 @@ export type {
   OAuthOptions,
   RefreshContext,
   RefreshHook,
+  StepUpInfo,
   TokenSet,
 } from './reauth.js';
 

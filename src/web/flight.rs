@@ -88,6 +88,12 @@ struct RefreshContext<'a> {
     signal: Js<'a>,
 }
 
+/// Runs a task (one boxed future type, so the executor is instantiated once).
+pub fn spawn(f: impl core::future::Future<Output = ()> + 'static) {
+    let f: core::pin::Pin<Box<dyn core::future::Future<Output = ()>>> = Box::pin(f);
+    spawn_local(f);
+}
+
 /// Plain objects from Rust values: `None` fields as `null`.
 pub fn to_js<T: Serialize>(value: &T) -> JsValue {
     let s = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
@@ -123,7 +129,7 @@ pub fn timeout_handler(shell: alloc::rc::Weak<Shell>) -> Function {
 
 impl Shell {
     /// Calls `onEvent`, if there is one; what it throws is reported.
-    fn emit(
+    pub(super) fn emit(
         &self,
         kind: &'static str,
         url: &str,
@@ -250,9 +256,7 @@ impl Shell {
             None,
             Some(response.is_undefined()),
         );
-        let run: core::pin::Pin<Box<dyn core::future::Future<Output = ()>>> =
-            Box::pin(self.clone().run_flight(id, response.clone(), signal));
-        spawn_local(run);
+        spawn(self.clone().run_flight(id, response.clone(), signal));
     }
 
     /// The flight's work: under the cross-tab lock when tabs share tokens, adopt what another
@@ -325,6 +329,7 @@ impl Shell {
         };
         let ok = match result {
             Ok(t) => {
+                self.dpop_bound.set(t.dpop && self.dpop.is_some());
                 let now = js::now();
                 self.session
                     .borrow_mut()
@@ -341,6 +346,7 @@ impl Shell {
                         && super::oauth::code_of(e).as_deref() == Some("invalid_grant")
                     {
                         self.session.borrow_mut().clear();
+                        self.dpop_bound.set(false);
                         self.tokens_changed(true);
                     }
                 }

@@ -32,6 +32,9 @@ extern "C" {
     /// `record.authorization = …` (on the shell's own header record).
     #[wasm_bindgen(method, setter)]
     pub fn set_authorization(this: &Init, value: &JsValue);
+    /// `record.dpop = …` (on the shell's own header record).
+    #[wasm_bindgen(method, setter)]
+    pub fn set_dpop(this: &Init, value: &JsValue);
 
     /// `Object.assign(target, source)`: a source's getters may throw.
     #[wasm_bindgen(js_namespace = Object, js_name = assign, catch)]

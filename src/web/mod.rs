@@ -12,7 +12,9 @@
 //! - [`flight`]: the single-flight refresh (the session decides), its timeout, the app's hooks
 //!   and events.
 //! - [`store`]: the token record in Web Storage (gloo-storage); cross-tab locks.
-//! - [`oauth`]: OAuth 2.0 for a public client: login with PKCE, the refresh grant, logout.
+//! - [`oauth`]: OAuth 2.0 for a public client: login with PKCE, the refresh grant, logout,
+//!   step-up.
+//! - [`dpop`]: DPoP: the key pair (WebCrypto, IndexedDB), proofs, nonces.
 //! - [`page`]: page and worker events (`visibilitychange`, `online`, `storage`).
 //! - [`wait`]: waiting on the 401 path (for a refresh, a retry, an abort) without a closure
 //!   per wait.
@@ -28,6 +30,7 @@
 //! `setTokens`, `clearTokens`, `accessToken`) at any point; every closure JS can call is either
 //! owned by the JS garbage collector or removed from its event target before it is dropped.
 
+pub mod dpop;
 pub mod flight;
 pub mod js;
 pub mod oauth;
@@ -38,7 +41,7 @@ pub mod store;
 pub mod wait;
 
 use alloc::rc::Rc;
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use js_sys::{Function, Object};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -77,6 +80,12 @@ pub struct Shell {
     endpoints: RefCell<Option<Rc<oauth::Endpoints>>>,
     /// A login in progress, when tokens are kept in memory.
     pending: RefCell<Option<oauth::PendingLogin>>,
+    /// DPoP, with `options.dpop`.
+    dpop: Option<dpop::Dpop>,
+    /// Whether the current access token is DPoP-bound.
+    dpop_bound: Cell<bool>,
+    /// The last step-up signalled: the token generation it was for, and when (ms).
+    step_up: Cell<Option<(u64, u64)>>,
 }
 
 /// The symbol that marks the functions `createAuthFetch` returns, so that a page that installs
@@ -113,6 +122,11 @@ pub fn create_auth_fetch(
         global_fetch
     };
     let origin_values = opts.origins.iter().map(|o| JsValue::from_str(o)).collect();
+    let dpop = opts.dpop.then(|| {
+        dpop::Dpop::new(
+            (opts.storage != options::StorageKind::Memory).then(|| opts.storage_key.clone()),
+        )
+    });
     let shell = Rc::new_cyclic(|weak| Shell {
         origin_values,
         opts,
@@ -128,6 +142,9 @@ pub fn create_auth_fetch(
         listeners: RefCell::new(Vec::new()),
         endpoints: RefCell::new(None),
         pending: RefCell::new(None),
+        dpop,
+        dpop_bound: Cell::new(false),
+        step_up: Cell::new(None),
     });
     if let Some(record) = shell.store.as_ref().and_then(Store::load) {
         shell.install(record.into_tokens(), false);
@@ -225,6 +242,7 @@ impl Shell {
     /// Installs a token set (from the app, storage or another tab); `store` writes it to
     /// storage too. A running refresh is superseded: its waiters go on with these tokens.
     fn install(&self, t: TokenSet, store: bool) {
+        self.dpop_bound.set(t.dpop && self.dpop.is_some());
         let superseded =
             self.session
                 .borrow_mut()
@@ -243,6 +261,7 @@ impl Shell {
             s.access_token().is_some() || s.refresh_token().is_some()
         };
         let cancelled = self.session.borrow_mut().clear();
+        self.dpop_bound.set(false);
         self.tokens_changed(store);
         if let Some(id) = cancelled {
             self.cancel_flight(id, false);
@@ -263,17 +282,18 @@ impl Shell {
                 s.expires_at_ms(),
             )
         };
+        let dpop = self.dpop_bound.get();
         *self.auth.borrow_mut() = match &access {
             Some(a) => {
                 let mut v = String::with_capacity(a.len() + 7);
-                v.push_str("Bearer ");
+                v.push_str(if dpop { "DPoP " } else { "Bearer " });
                 v.push_str(a);
                 JsValue::from_str(&v)
             }
             None => JsValue::UNDEFINED,
         };
         if let (true, Some(st)) = (store, &self.store) {
-            st.save(access.as_deref(), refresh.as_deref(), at);
+            st.save(access.as_deref(), refresh.as_deref(), at, dpop);
         }
     }
 }

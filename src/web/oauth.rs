@@ -19,7 +19,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Url, UrlSearchParams};
 
-use super::flight::to_js;
+use super::flight::{to_js, Js};
 use super::js::{self, Init};
 use super::options::{OAuthConfig, StorageKind, TokenSet};
 use super::Shell;
@@ -56,6 +56,8 @@ struct TokenResponse {
     #[serde(default)]
     expires_in: Option<f64>,
     #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
     error: Option<String>,
     #[serde(default)]
     error_description: Option<String>,
@@ -74,7 +76,7 @@ pub struct PendingLogin {
 /// `authorizationUrl(options)`'s options.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct LoginOptions {
+pub struct LoginOptions {
     #[serde(default)]
     return_to: Option<String>,
     #[serde(default)]
@@ -110,8 +112,42 @@ pub fn code_of(error: &JsValue) -> Option<String> {
     js::get(error, &js::name("code")).as_string()
 }
 
+/// Step-up 401s of one token set this close together are one burst.
+pub const STEP_UP_BURST_MS: u64 = 2_000;
+
+/// What `onStepUp` gets.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepUp<'a> {
+    acr_values: Option<&'a str>,
+    max_age: Option<u64>,
+    url: &'a str,
+    response: Js<'a>,
+}
+
+/// Sends the page to `url` (windows).
+fn go_to(url: &str) -> Result<JsValue, JsValue> {
+    let place = js::place().ok_or_else(|| {
+        js::type_error("login: there is no page to send to the login (use authorizationUrl)")
+    })?;
+    place.assign(url)?;
+    Ok(JsValue::UNDEFINED)
+}
+
+/// Reports the rejection of what a hook returned, if it is a promise that rejects.
+fn report_rejection(value: &JsValue) {
+    if let Some(p) = value.dyn_ref::<Promise>() {
+        let p = p.clone();
+        super::flight::spawn(async move {
+            if let Err(e) = JsFuture::from(p).await {
+                js::report(&e);
+            }
+        });
+    }
+}
+
 /// `n` random bytes, base64url (from the platform's `crypto.getRandomValues`).
-fn random(n: usize) -> Result<String, JsValue> {
+pub(super) fn random(n: usize) -> Result<String, JsValue> {
     let crypto: web_sys::Crypto = js::get(&js_sys::global(), &js::name("crypto")).dyn_into()?;
     let mut bytes = alloc::vec![0u8; n];
     crypto.get_random_values_with_u8_array(&mut bytes)?;
@@ -150,16 +186,23 @@ impl Shell {
             .ok_or_else(|| js::type_error("reauth: this needs options.oauth"))
     }
 
-    /// The fetch for the authorization server (never with the access token).
+    /// The fetch for the authorization server (never with the access token; with a DPoP
+    /// proof when one is given).
     async fn raw_fetch(
         &self,
         url: &str,
         body: Option<&UrlSearchParams>,
         signal: &JsValue,
+        proof: Option<&str>,
     ) -> Result<web_sys::Response, JsValue> {
         let init = Object::new();
         if !signal.is_undefined() {
             let _ = Reflect::set(&init, &js::name("signal"), signal);
+        }
+        if let Some(p) = proof {
+            let headers = Object::new();
+            let _ = Reflect::set(&headers, &js::name("dpop"), &JsValue::from_str(p));
+            init.unchecked_ref::<Init>().set_headers(&headers);
         }
         if let Some(b) = body {
             let _ = Reflect::set(&init, &js::name("method"), &js::name("POST"));
@@ -192,7 +235,7 @@ impl Shell {
                 let Some(url) = well_known(issuer, name) else {
                     continue;
                 };
-                let Ok(r) = self.raw_fetch(&url, None, &JsValue::UNDEFINED).await else {
+                let Ok(r) = self.raw_fetch(&url, None, &JsValue::UNDEFINED, None).await else {
                     continue;
                 };
                 if !r.ok() {
@@ -278,7 +321,6 @@ impl Shell {
         self: Rc<Self>,
         options: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let o = self.oauth()?;
         let lo: LoginOptions = if options.is_null_or_undefined() {
             LoginOptions::default()
         } else {
@@ -286,6 +328,12 @@ impl Shell {
                 js::type_error("authorizationUrl: options must be { returnTo?, acrValues?, maxAge?, prompt?, loginHint? }")
             })?
         };
+        self.authorization_url_for(lo).await.map(JsValue::from)
+    }
+
+    /// The authorization URL for `lo` (see [`Shell::authorization_url`]).
+    async fn authorization_url_for(&self, lo: LoginOptions) -> Result<String, JsValue> {
+        let o = self.oauth()?;
         let redirect_uri = match &o.redirect_uri {
             Some(r) => r.clone(),
             None => js::page_href().ok_or_else(|| {
@@ -325,23 +373,81 @@ impl Shell {
         if let Some(h) = &lo.login_hint {
             q.append("login_hint", h);
         }
+        // RFC 9449 §10: bind the authorization code to the key.
+        if let Some(d) = &self.dpop {
+            q.append("dpop_jkt", &d.key().await?.jkt);
+        }
         self.save_pending(Some(PendingLogin {
             state,
             verifier,
             redirect_uri,
             return_to: lo.return_to,
         }));
-        Ok(url.href().into())
+        Ok(url.href())
     }
 
     /// `authFetch.login(options)`: to the authorization URL (windows).
     pub(super) async fn login(self: Rc<Self>, options: JsValue) -> Result<JsValue, JsValue> {
         let url = self.clone().authorization_url(options).await?;
-        let place = js::place().ok_or_else(|| {
-            js::type_error("login: there is no page to send to the login (use authorizationUrl)")
-        })?;
-        place.assign(&url.as_string().unwrap_or_default())?;
-        Ok(JsValue::UNDEFINED)
+        go_to(&url.as_string().unwrap_or_default())
+    }
+
+    /// A 401 `insufficient_user_authentication` (RFC 9470): `onStepUp`, else (with `oauth`)
+    /// a login that asks for `acr_values` / `max_age` and comes back here. Once per burst: the
+    /// 401s of one token set within [`STEP_UP_BURST_MS`] are one step-up.
+    pub(super) fn step_up(
+        self: &Rc<Self>,
+        acr_values: Option<&str>,
+        max_age: Option<u64>,
+        response: &JsValue,
+    ) {
+        let generation = self.session.borrow().generation();
+        let now = js::now();
+        if let Some((g, at)) = self.step_up.get() {
+            if g == generation && now.saturating_sub(at) < STEP_UP_BURST_MS {
+                return;
+            }
+        }
+        self.step_up.set(Some((generation, now)));
+        let url = response
+            .dyn_ref::<web_sys::Response>()
+            .map(web_sys::Response::url)
+            .unwrap_or_default();
+        self.emit("step-up", &url, None, None, None);
+        if let Some(hook) = &self.opts.on_step_up {
+            // A copy, so that the caller's body stays unread.
+            let copy = response
+                .dyn_ref::<web_sys::Response>()
+                .and_then(|r| r.clone().ok())
+                .map_or_else(|| response.clone(), JsValue::from);
+            let info = to_js(&StepUp {
+                acr_values,
+                max_age,
+                url: &url,
+                response: Js(&copy),
+            });
+            match hook.call1(&JsValue::UNDEFINED, &info) {
+                Err(e) => js::report(&e),
+                Ok(v) => report_rejection(&v),
+            }
+        } else if self.opts.oauth.is_some() {
+            let lo = LoginOptions {
+                acr_values: acr_values.map(String::from),
+                max_age: max_age.map(|m| m as f64),
+                return_to: js::page_href(),
+                ..LoginOptions::default()
+            };
+            let s = self.clone();
+            super::flight::spawn(async move {
+                let went = match s.authorization_url_for(lo).await {
+                    Ok(url) => go_to(&url),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = went {
+                    js::report(&e);
+                }
+            });
+        }
     }
 
     /// `authFetch.completeLogin(url)`: checks the callback against the login in progress, makes
@@ -401,39 +507,70 @@ impl Shell {
         }))
     }
 
-    /// A token request; resolves with the tokens, or fails with an [`oauth_error`].
+    /// A token request; resolves with the tokens, or fails with an [`oauth_error`]. With DPoP
+    /// each attempt carries a fresh proof, and a `use_dpop_nonce` answer is retried once with
+    /// the nonce it gives.
     async fn token_request(
         &self,
         endpoint: &str,
         params: &UrlSearchParams,
         signal: &JsValue,
     ) -> Result<TokenSet, JsValue> {
-        let r = self.raw_fetch(endpoint, Some(params), signal).await?;
-        let json = match r.json() {
-            Ok(p) => JsFuture::from(p).await.ok(),
-            Err(_) => None,
+        let target = match &self.dpop {
+            Some(_) => Some(super::dpop::target(endpoint).ok_or_else(|| {
+                oauth_error("invalid_request", Some("the token endpoint is not a URL"))
+            })?),
+            None => None,
         };
-        let body: Option<TokenResponse> = json.and_then(|j| serde_wasm_bindgen::from_value(j).ok());
-        match body {
-            Some(TokenResponse {
-                access_token: Some(access),
-                refresh_token,
-                expires_in,
-                ..
-            }) if r.ok() && !access.is_empty() => Ok(TokenSet::new(
-                access,
-                refresh_token,
-                expires_in
-                    .filter(|s| s.is_finite() && *s >= 0.0)
-                    .map(|s| Expiry::In((s * 1000.0) as u64)),
-            )),
-            Some(TokenResponse {
-                error: Some(code),
-                error_description,
-                ..
-            }) => Err(oauth_error(&code, error_description.as_deref())),
-            _ if !r.ok() => Err(oauth_error(&alloc::format!("http_{}", r.status()), None)),
-            _ => Err(oauth_error("invalid_token_response", None)),
+        let mut retried = false;
+        loop {
+            let proof = match (&self.dpop, &target) {
+                (Some(d), Some((htu, origin))) => Some(d.proof("POST", htu, origin, None).await?),
+                _ => None,
+            };
+            let r = self
+                .raw_fetch(endpoint, Some(params), signal, proof.as_deref())
+                .await?;
+            let new_nonce = match (&self.dpop, &target) {
+                (Some(d), Some((_, origin))) => d.remember(origin, &r),
+                _ => false,
+            };
+            let json = match r.json() {
+                Ok(p) => JsFuture::from(p).await.ok(),
+                Err(_) => None,
+            };
+            let body: Option<TokenResponse> =
+                json.and_then(|j| serde_wasm_bindgen::from_value(j).ok());
+            return match body {
+                Some(TokenResponse {
+                    access_token: Some(access),
+                    refresh_token,
+                    expires_in,
+                    token_type,
+                    ..
+                }) if r.ok() && !access.is_empty() => Ok(TokenSet::new(
+                    access,
+                    refresh_token,
+                    expires_in
+                        .filter(|s| s.is_finite() && *s >= 0.0)
+                        .map(|s| Expiry::In((s * 1000.0) as u64)),
+                )
+                .bound(token_type.is_some_and(|t| t.eq_ignore_ascii_case("DPoP")))),
+                // RFC 9449 §8: the server wants a nonce in the proof; it gave one.
+                Some(TokenResponse {
+                    error: Some(code), ..
+                }) if code == "use_dpop_nonce" && new_nonce && !retried => {
+                    retried = true;
+                    continue;
+                }
+                Some(TokenResponse {
+                    error: Some(code),
+                    error_description,
+                    ..
+                }) => Err(oauth_error(&code, error_description.as_deref())),
+                _ if !r.ok() => Err(oauth_error(&alloc::format!("http_{}", r.status()), None)),
+                _ => Err(oauth_error("invalid_token_response", None)),
+            };
         }
     }
 
@@ -469,7 +606,7 @@ impl Shell {
                 params.append("token_type_hint", "refresh_token");
                 params.append("client_id", &o.client_id);
                 let _ = self
-                    .raw_fetch(endpoint, Some(&params), &JsValue::UNDEFINED)
+                    .raw_fetch(endpoint, Some(&params), &JsValue::UNDEFINED, None)
                     .await;
             }
         }

@@ -55,6 +55,10 @@ pub struct Options {
     pub cross_tab: bool,
     /// How long to wait for another tab's refresh lock.
     pub lock_timeout_ms: f64,
+    /// DPoP (RFC 9449): tokens bound to a key of this `authFetch`.
+    pub dpop: bool,
+    /// The step-up hook (RFC 9470).
+    pub on_step_up: Option<Function>,
 }
 
 /// `options.oauth`, as given.
@@ -140,6 +144,8 @@ enum Field {
     RefreshSkewMs,
     CrossTab,
     LockTimeoutMs,
+    Dpop,
+    OnStepUp,
 }
 
 const KEYS: &[&str] = &[
@@ -157,6 +163,8 @@ const KEYS: &[&str] = &[
     "refreshSkewMs",
     "crossTab",
     "lockTimeoutMs",
+    "dpop",
+    "onStepUp",
 ];
 
 /// The options as given, each of the right type (`None`: not given, or null).
@@ -176,6 +184,8 @@ struct Given {
     refresh_skew_ms: Option<f64>,
     cross_tab: Option<bool>,
     lock_timeout_ms: Option<f64>,
+    dpop: Option<bool>,
+    on_step_up: Option<Hook>,
 }
 
 /// The next value of `map` as a `T`, or an error that names the option and what it must be.
@@ -237,6 +247,8 @@ impl<'de> Deserialize<'de> for Given {
                         Field::LockTimeoutMs => {
                             g.lock_timeout_ms = value(m, "lockTimeoutMs", MILLIS)?
                         }
+                        Field::Dpop => g.dpop = value(m, "dpop", "must be a boolean")?,
+                        Field::OnStepUp => g.on_step_up = value(m, "onStepUp", FUNCTION)?,
                     }
                 }
                 Ok(g)
@@ -348,6 +360,15 @@ impl Options {
             }
             Some(on) => on,
         };
+        let dpop = g.dpop.unwrap_or(false);
+        if dpop {
+            if g.oauth.is_none() || refresh.is_some() {
+                return Err(bad("options.dpop needs the built-in refresh grant: give options.oauth and no options.refresh (reauth makes the token requests that bind the tokens to its key)"));
+            }
+            if super::dpop::subtle().is_none() {
+                return Err(bad("options.dpop needs WebCrypto (crypto.subtle, which browsers give secure contexts only)"));
+            }
+        }
         Ok(Options {
             refresh,
             oauth: g.oauth,
@@ -363,6 +384,8 @@ impl Options {
             skew_ms,
             cross_tab,
             lock_timeout_ms,
+            dpop,
+            on_step_up: g.on_step_up.map(|h| h.0),
         })
     }
 }
@@ -375,6 +398,9 @@ pub struct TokenSet {
     pub refresh: Option<String>,
     /// When the access token expires.
     pub expiry: Expiry,
+    /// Whether the access token is DPoP-bound (`token_type: "DPoP"`): it goes out as
+    /// `Authorization: DPoP …` with a proof.
+    pub dpop: bool,
 }
 
 /// `{ accessToken, refreshToken?, expiresIn? }`, each field of the right type.
@@ -446,6 +472,13 @@ impl TokenSet {
             access,
             refresh,
             expiry,
+            dpop: false,
         }
+    }
+
+    /// The same tokens, DPoP-bound or not.
+    pub fn bound(mut self, dpop: bool) -> TokenSet {
+        self.dpop = dpop;
+        self
     }
 }

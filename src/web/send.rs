@@ -25,7 +25,7 @@ use super::wait::{abortable, settled};
 use super::Shell;
 use crate::challenge::parse_challenges;
 use crate::origin::{classify, Target};
-use crate::policy::{decide, Facts, Header};
+use crate::policy::{decide, Decision, Facts, Header, PassReason};
 use crate::session::{Admit, FlightId, Outcome, Ticket, Unauthorized};
 
 /// A request as it is (re)sent: the input and the init without the token, the URL it goes to,
@@ -267,11 +267,19 @@ impl Carried {
     }
 }
 
-/// `init` with `Authorization: <value>` added, in the shape its headers were given.
-fn with_authorization(init: &JsValue, value: &JsValue) -> Result<JsValue, JsValue> {
+/// `init` with `Authorization: <value>` (and `DPoP: <proof>`) added, in the shape its headers
+/// were given.
+fn with_authorization(
+    init: &JsValue,
+    value: &JsValue,
+    proof: Option<&JsValue>,
+) -> Result<JsValue, JsValue> {
     if init.is_null_or_undefined() {
         let record = Object::new();
         record.unchecked_ref::<Init>().set_authorization(value);
+        if let Some(p) = proof {
+            record.unchecked_ref::<Init>().set_dpop(p);
+        }
         let next = Object::new();
         next.unchecked_ref::<Init>().set_headers(&record);
         return Ok(next.into());
@@ -282,22 +290,50 @@ fn with_authorization(init: &JsValue, value: &JsValue) -> Result<JsValue, JsValu
     let headers: JsValue = if h.is_null_or_undefined() {
         let record = Object::new();
         record.unchecked_ref::<Init>().set_authorization(value);
+        if let Some(p) = proof {
+            record.unchecked_ref::<Init>().set_dpop(p);
+        }
         record.into()
     } else if let Some(h) = h.dyn_ref::<Headers>() {
         let copy = Headers::new_with_headers(h)?;
         copy.set("authorization", &value.as_string().unwrap_or_default())?;
+        if let Some(p) = proof {
+            copy.set("dpop", &p.as_string().unwrap_or_default())?;
+        }
         copy.into()
     } else if Array::is_array(&h) || js_sys::Reflect::has(&h, &js_sys::Symbol::iterator())? {
         let list = js::array_from(&h)?;
         list.push(&Array::of2(&js::name("authorization"), value));
+        if let Some(p) = proof {
+            list.push(&Array::of2(&js::name("dpop"), p));
+        }
         list.into()
     } else {
         let record = js::assign(&Object::new(), &h)?;
         record.unchecked_ref::<Init>().set_authorization(value);
+        if let Some(p) = proof {
+            record.unchecked_ref::<Init>().set_dpop(p);
+        }
         record
     };
     next_init.set_headers(&headers);
     Ok(next)
+}
+
+/// The method a fetch call sends, as fetch normalizes it (for a DPoP proof's `htm`).
+fn method_of(input: &JsValue, init: &JsValue) -> String {
+    let given = if init.is_null_or_undefined() {
+        None
+    } else {
+        js::get(init, &js::name("method")).as_string()
+    };
+    let m = given
+        .or_else(|| input.dyn_ref::<Request>().map(Request::method))
+        .unwrap_or_else(|| String::from("GET"));
+    let normalized = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]
+        .into_iter()
+        .find(|n| n.eq_ignore_ascii_case(&m));
+    normalized.map_or(m, String::from)
 }
 
 /// The signal of a fetch call, from init or from a `Request` input.
@@ -454,14 +490,55 @@ impl Shell {
     }
 
     /// Sends `req` with the current token.
-    fn send(&self, req: &Req) -> Promise {
+    fn send(self: &Rc<Self>, req: &Req) -> Promise {
+        self.send_with(&req.input, &req.init)
+    }
+
+    /// Sends `input`, `init` with the current token: as `Bearer`, or as `DPoP` with a proof.
+    fn send_with(self: &Rc<Self>, input: &JsValue, init: &JsValue) -> Promise {
         let auth = self.auth.borrow().clone();
         if auth.is_undefined() {
-            return self.fetch(&req.input, &req.init);
+            return self.fetch(input, init);
         }
-        match with_authorization(&req.init, &auth) {
-            Ok(init) => self.fetch(&req.input, &init),
+        if self.dpop_bound.get() {
+            let sent = self.clone().send_dpop(input.clone(), init.clone(), auth);
+            return promise(sent).unchecked_into();
+        }
+        match with_authorization(init, &auth, None) {
+            Ok(with) => self.fetch(input, &with),
             Err(e) => Promise::reject(&e),
+        }
+    }
+
+    /// Sends with a DPoP-bound token (`auth`: `DPoP <token>`) and a fresh proof; a 401
+    /// `use_dpop_nonce` that brings a new nonce is sent once more with it (no refresh).
+    async fn send_dpop(
+        self: Rc<Self>,
+        input: JsValue,
+        init: JsValue,
+        auth: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let (Some(d), Some(access)) = (&self.dpop, auth.as_string()) else {
+            return settled(&self.fetch(&input, &init)).await;
+        };
+        let access = access.strip_prefix("DPoP ").unwrap_or(&access);
+        let url = url_of(&input).unwrap_or_default();
+        let Some((htu, origin)) = super::dpop::target(&url) else {
+            return settled(&self.fetch(&input, &init)).await;
+        };
+        let htm = method_of(&input, &init);
+        let mut retried = false;
+        loop {
+            let proof = d.proof(&htm, &htu, &origin, Some(access)).await?;
+            let with = with_authorization(&init, &auth, Some(&JsValue::from_str(&proof)))?;
+            let response = settled(&self.fetch(&input, &with)).await?;
+            let fresh = d.remember(&origin, &response);
+            if fresh && !retried && status_of(&response) == 401.0 && nonce_retry(&response) {
+                retried = true;
+                self.emit("retry", &url, Some("use_dpop_nonce"), None, None);
+                continue;
+            }
+            return Ok(response);
         }
     }
 
@@ -563,15 +640,7 @@ impl Shell {
             Prepared::Own => self.fetch(&input, &init).into(),
             Prepared::Ready(init) => match admit {
                 Admit::Send(ticket) => {
-                    let auth = self.auth.borrow().clone();
-                    let sent = if auth.is_undefined() {
-                        self.fetch(&input, &init)
-                    } else {
-                        match with_authorization(&init, &auth) {
-                            Ok(with) => self.fetch(&input, &with),
-                            Err(e) => Promise::reject(&e),
-                        }
-                    };
+                    let sent = self.send_with(&input, &init);
                     let bound = js::bind3(&self.on_response, &input, &init, pack(ticket));
                     sent.unchecked_ref::<js::Thenable>().then(&bound).into()
                 }
@@ -692,7 +761,7 @@ impl Shell {
 
     /// Whether a response calls for a refresh: the policy, unless `shouldRefresh` says
     /// otherwise. Only error statuses are looked at.
-    pub(super) fn wants_refresh(&self, response: &JsValue) -> bool {
+    pub(super) fn wants_refresh(self: &Rc<Self>, response: &JsValue) -> bool {
         let status = status_of(response);
         if status < 400.0 || (status != 401.0 && self.opts.should_refresh.is_none()) {
             return false;
@@ -709,18 +778,37 @@ impl Shell {
             }
         }
         let header = header_js.as_string();
-        let builtin = match header.as_deref().map(parse_challenges) {
-            None => decide(status, Header::Absent, Facts::default()).is_refresh(),
-            Some(Ok(c)) => decide(status, Header::Parsed(&c), Facts::default()).is_refresh(),
-            Some(Err(e)) => decide(status, Header::Invalid(&e), Facts::default()).is_refresh(),
+        let parsed = header.as_deref().map(parse_challenges);
+        let decision = match &parsed {
+            None => decide(status, Header::Absent, Facts::default()),
+            Some(Ok(c)) => decide(status, Header::Parsed(c), Facts::default()),
+            Some(Err(e)) => decide(status, Header::Invalid(e), Facts::default()),
         };
-        let Some(rule) = &self.opts.should_refresh else {
+        let builtin = decision.is_refresh();
+        if let Decision::Pass(PassReason::StepUp {
+            acr_values,
+            max_age,
+        }) = decision
+        {
+            // Not kept as the last answer: each burst of step-up 401s is signalled.
+            self.step_up(acr_values, max_age, response);
+            return self.ask_should_refresh(response, header.as_deref(), builtin);
+        }
+        if self.opts.should_refresh.is_none() {
             if status == 401 {
                 *self.last_policy.borrow_mut() = Some((header_js, builtin));
             }
             return builtin;
+        }
+        self.ask_should_refresh(response, header.as_deref(), builtin)
+    }
+
+    /// The app's `shouldRefresh` answer (the built-in one where it throws or says nothing).
+    fn ask_should_refresh(&self, response: &JsValue, header: Option<&str>, builtin: bool) -> bool {
+        let Some(rule) = &self.opts.should_refresh else {
+            return builtin;
         };
-        let challenges = super::flight::to_js(&challenges_of(header.as_deref()));
+        let challenges = super::flight::to_js(&challenges_of(header));
         match rule.call2(&JsValue::UNDEFINED, response, &challenges) {
             Ok(v) => v.as_bool().unwrap_or(builtin),
             Err(e) => {
@@ -731,8 +819,27 @@ impl Shell {
     }
 }
 
+/// Whether a 401 to a request with a DPoP proof asks for the same request with the server's new
+/// nonce ([`Decision::NonceRetry`]).
+fn nonce_retry(response: &JsValue) -> bool {
+    let header = www_authenticate(response);
+    let Some(Ok(c)) = header.as_deref().map(parse_challenges) else {
+        return false;
+    };
+    let nonce = super::dpop::nonce_of(response);
+    let facts = Facts::default()
+        .with_dpop(true)
+        .with_dpop_nonce(nonce.as_deref());
+    matches!(
+        decide(401, Header::Parsed(&c), facts),
+        Decision::NonceRetry { .. }
+    )
+}
+
 /// The promise of an async path (one boxed future type, so the executor is instantiated once).
-fn promise(f: impl core::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> JsValue {
+pub(super) fn promise(
+    f: impl core::future::Future<Output = Result<JsValue, JsValue>> + 'static,
+) -> JsValue {
     let f: core::pin::Pin<Box<dyn core::future::Future<Output = Result<JsValue, JsValue>>>> =
         Box::pin(f);
     future_to_promise(f).into()

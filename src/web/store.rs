@@ -1,6 +1,6 @@
 //! Token persistence and the tabs that share it.
 //!
-//! - The token record (`{ accessToken, refreshToken?, expiresAt? }`, JSON) lives in
+//! - The token record (`{ accessToken, refreshToken?, expiresAt?, dpop? }`, JSON) lives in
 //!   `sessionStorage` or `localStorage` under the app's key, read and written through
 //!   gloo-storage. `expiresAt` is absolute (ms since the epoch), so it holds across reloads
 //!   and tabs.
@@ -48,6 +48,9 @@ pub struct Record {
     refresh_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<u64>,
+    /// The access token is DPoP-bound (to the key kept in IndexedDB under the same name).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    dpop: bool,
 }
 
 impl Record {
@@ -63,6 +66,7 @@ impl Record {
             self.refresh_token,
             self.expires_at.map(Expiry::At),
         )
+        .bound(self.dpop)
     }
 }
 
@@ -97,7 +101,13 @@ impl Store {
     }
 
     /// Stores the tokens, or removes the record when there is no access token.
-    pub fn save(&self, access: Option<&str>, refresh: Option<&str>, expires_at: Option<u64>) {
+    pub fn save(
+        &self,
+        access: Option<&str>,
+        refresh: Option<&str>,
+        expires_at: Option<u64>,
+        dpop: bool,
+    ) {
         let Some(access) = access else {
             match self.kind {
                 StorageKind::Local => LocalStorage::delete(&self.key),
@@ -110,6 +120,7 @@ impl Store {
             access_token: String::from(access),
             refresh_token: refresh.map(String::from),
             expires_at,
+            dpop,
         };
         let written = match self.kind {
             StorageKind::Local => LocalStorage::set(&self.key, &record),

@@ -60,7 +60,8 @@ export type AuthEvent =
   | { type: 'refresh-start'; url: string; /** Started before any 401: the token was about to expire. */ proactive: boolean }
   | { type: 'refresh-success'; url: string }
   | { type: 'refresh-failure'; url: string; reason: 'refresh_failed' | 'refresh_timeout'; error: unknown; proactive: boolean }
-  | { type: 'retry'; url: string }
+  | { type: 'retry'; url: string; /** A DPoP nonce retry (no refresh). */ reason?: 'use_dpop_nonce' }
+  | { type: 'step-up'; url: string }
   | { type: 'auth-failure'; url: string; reason: AuthFailureReason | 'logout' };
 
 /** OAuth 2.0 settings (a public client: no secret). */
@@ -104,6 +105,19 @@ export interface OAuthError extends Error {
   code: string;
 }
 
+/** What `onStepUp` is called with (RFC 9470): the resource asks for a stronger or more recent
+ * authentication. */
+export interface StepUpInfo {
+  /** `acr_values` from the challenge, or null. */
+  acrValues: string | null;
+  /** `max_age` (seconds) from the challenge, or null. */
+  maxAge: number | null;
+  /** The URL of the refused request. */
+  url: string;
+  /** A copy of the 401 (the caller still gets the original, body unread). */
+  response: Response;
+}
+
 interface BaseOptions {
   /** The redirect hook: called once per failed refresh (or refused retry). */
   onAuthFailure?(info: AuthFailure): void;
@@ -141,9 +155,21 @@ export type RefreshHook = (ctx: RefreshContext) => Promise<TokenSet | string> | 
 /** `createAuthFetch`'s options: a `refresh` hook, or `oauth` for the built-in refresh grant
  * (or both: then the hook refreshes). */
 export type AuthFetchOptions = BaseOptions & (
-  | { refresh: RefreshHook; oauth?: OAuthOptions }
-  | { refresh?: RefreshHook; oauth: OAuthOptions }
-);
+  | { refresh: RefreshHook; oauth?: OAuthOptions; dpop?: false }
+  | { refresh?: undefined; oauth: OAuthOptions;
+      /** DPoP (RFC 9449): tokens bound to a WebCrypto key of this app (private key
+       * non-extractable; kept in IndexedDB with `storage: 'session'` or `'local'`), a fresh
+       * proof on every token request and every request to `origins`. Needs the built-in
+       * refresh grant (no `refresh` hook). */
+      dpop?: boolean }
+  | { refresh?: RefreshHook; oauth: OAuthOptions; dpop?: false }
+) & {
+  /** RFC 9470 step-up: a 401 `insufficient_user_authentication` calls this once per burst
+   * (its return value is not used; a rejection is reported). Without it and with `oauth`, the
+   * page goes to `login({ acrValues, maxAge, returnTo: location.href })`. The caller gets the
+   * 401 either way. */
+  onStepUp?(info: StepUpInfo): unknown;
+};
 
 /** `fetch` with re-authentication. */
 export interface AuthFetch {

@@ -1,10 +1,14 @@
 // A real authorization server for the OAuth tests: oidc-provider (the certified Node OpenID
-// Provider) on 127.0.0.1 at a random port, with a public SPA client (code flow, PKCE, refresh
-// tokens that rotate), its development login form, short access-token lifetimes, and a
-// protected resource (`/api/…`) that accepts only live access tokens the provider issued.
+// Provider) on 127.0.0.1 at a random port, with public SPA clients (code flow, PKCE, refresh
+// tokens that rotate; `spa-dpop` gets DPoP-bound tokens only, with nonces required), its
+// development login form, short access-token lifetimes, and a protected resource (`/api/…`, on
+// the provider's origin and on an origin of its own, `api`) that accepts only live access tokens
+// the provider issued and, for DPoP-bound ones, only with a valid proof of their key (checked
+// with jose: signature, typ, alg, htm, htu, iat, jti, ath, its own nonce, the key thumbprint).
 import { createServer } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 
 /**
  * Starts the provider. `redirectUris`: the client's redirect URIs (the app's callback);
@@ -16,14 +20,15 @@ export async function startProvider({ redirectUris, accessTtl = 60 } = {}) {
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const issuer = `http://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, {
-    clients: [{
-      client_id: 'spa',
+    clients: ['spa', 'spa-dpop'].map((client_id) => ({
+      client_id,
       token_endpoint_auth_method: 'none',
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: redirectUris,
       application_type: 'web',
-    }],
+      dpop_bound_access_tokens: client_id === 'spa-dpop',
+    })),
     pkce: { required: () => true },
     scopes: ['openid', 'offline_access', 'api'],
     findAccount: (ctx, id) => ({ accountId: id, claims: () => ({ sub: id }) }),
@@ -42,50 +47,120 @@ export async function startProvider({ redirectUris, accessTtl = 60 } = {}) {
     features: {
       devInteractions: { enabled: true },
       revocation: { enabled: true },
-      dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => false },
+      dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
     },
     cookies: { keys: [randomBytes(16).toString('hex')] },
     clientBasedCORS: () => true,
   });
   // What the tests look at: the grants the token endpoint gave, by type, and which access
   // tokens count as expired (issued before `expiredBefore`).
-  const stats = { grants: { authorization_code: 0, refresh_token: 0 }, presented: [], issued: [], revoked: 0, expiredBefore: 0 };
+  const stats = {
+    grants: { authorization_code: 0, refresh_token: 0 }, presented: [], issued: [], revoked: 0, expiredBefore: 0,
+    // Token endpoint requests (each attempt), and those answered use_dpop_nonce.
+    tokenRequests: 0, tokenNonceChallenges: 0,
+    // The resource: the DPoP proofs it accepted ({ htm, htu, nonce, jti, ath, jkt }), the 401s
+    // it gave (the reason of each), and the step-ups it asked for.
+    proofs: [], refused: [], stepUps: 0,
+  };
+  // The resource's DPoP nonce (RFC 9449 §9), changed by rotateNonce().
+  let resourceNonce = randomBytes(16).toString('base64url');
+  const seenJti = new Set();
   provider.on('grant.success', (ctx) => {
     const type = ctx.oidc.params.grant_type;
     stats.grants[type] = (stats.grants[type] ?? 0) + 1;
     if (ctx.oidc.params.refresh_token) stats.presented.push(ctx.oidc.params.refresh_token);
     if (ctx.body?.refresh_token) stats.issued.push(ctx.body.refresh_token);
   });
+  provider.on('grant.error', (ctx, err) => {
+    if (err.error === 'use_dpop_nonce') stats.tokenNonceChallenges += 1;
+  });
   const callback = provider.callback();
   server.on('request', async (req, res) => {
-    if (req.url.startsWith('/api/')) return resource(req, res);
+    if (req.url.startsWith('/api/')) return resource(req, res, issuer);
     if (req.method === 'POST' && req.url.startsWith('/token/revocation')) stats.revoked += 1;
+    if (req.method === 'POST' && req.url === '/token') stats.tokenRequests += 1;
     return callback(req, res);
   });
+  const apiServer = createServer((req, res) => resource(req, res, api));
+  await new Promise((ok) => apiServer.listen(0, '127.0.0.1', ok));
+  const api = `http://127.0.0.1:${apiServer.address().port}`;
 
-  /** The protected resource: 200 for a live access token the provider issued, else 401. */
-  async function resource(req, res) {
-    const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': '*', 'access-control-expose-headers': 'WWW-Authenticate' };
+  /**
+   * The protected resource: 200 for a live access token the provider issued (a DPoP-bound one
+   * with a valid proof of its key and the resource's current nonce), else 401. `/api/strong`
+   * asks for a step-up (RFC 9470) from tokens of a login without acr 'urn:strong'.
+   */
+  async function resource(req, res, origin) {
+    const cors = {
+      'access-control-allow-origin': '*',
+      'access-control-allow-headers': 'authorization, dpop, content-type',
+      'access-control-expose-headers': 'WWW-Authenticate, DPoP-Nonce',
+    };
     if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
-    const auth = req.headers.authorization ?? '';
-    const token = /^Bearer (.+)$/.exec(auth)?.[1];
+    const refuse = (challenge, why) => {
+      stats.refused.push(why);
+      res.writeHead(401, { ...cors, 'www-authenticate': challenge, 'dpop-nonce': resourceNonce, 'content-type': 'application/json' });
+      res.end(JSON.stringify({ refused: why }));
+    };
+    const [, scheme, token] = /^(Bearer|DPoP) (.+)$/.exec(req.headers.authorization ?? '') ?? [];
     const at = token ? await provider.AccessToken.find(token) : undefined;
     if (!at || at.isExpired || at.iat < stats.expiredBefore) {
-      res.writeHead(401, { ...cors, 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ error: 'invalid_token' }));
+      return refuse(`${scheme === 'DPoP' ? 'DPoP algs="ES256"' : 'Bearer'}, error="invalid_token"`, 'invalid_token');
     }
-    res.writeHead(200, { ...cors, 'content-type': 'application/json' });
+    if (at.jkt) {
+      if (scheme !== 'DPoP') return refuse('DPoP algs="ES256", error="invalid_token", error_description="a DPoP-bound token"', 'scheme');
+      const proof = req.headers.dpop;
+      if (!proof) return refuse('DPoP algs="ES256", error="invalid_dpop_proof", error_description="no proof"', 'no_proof');
+      let payload, protectedHeader;
+      try {
+        ({ payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] }));
+      } catch {
+        return refuse('DPoP algs="ES256", error="invalid_dpop_proof"', 'signature');
+      }
+      const url = new URL(req.url, origin);
+      const ath = createHash('sha256').update(token).digest('base64url');
+      const checks = {
+        htm: payload.htm === req.method,
+        htu: payload.htu === origin + url.pathname,
+        iat: Math.abs(Date.now() / 1000 - payload.iat) <= 60,
+        jti: typeof payload.jti === 'string' && !seenJti.has(payload.jti),
+        ath: payload.ath === ath,
+      };
+      const failed = Object.keys(checks).find((k) => !checks[k]);
+      if (failed) return refuse(`DPoP algs="ES256", error="invalid_dpop_proof", error_description="${failed}"`, failed);
+      seenJti.add(payload.jti);
+      if (payload.nonce !== resourceNonce) return refuse('DPoP algs="ES256", error="use_dpop_nonce"', 'use_dpop_nonce');
+      const jkt = await calculateJwkThumbprint(protectedHeader.jwk);
+      if (jkt !== at.jkt) return refuse('DPoP algs="ES256", error="invalid_dpop_proof", error_description="another key"', 'binding');
+      stats.proofs.push({ htm: payload.htm, htu: payload.htu, nonce: payload.nonce, jti: payload.jti, ath: payload.ath, jkt });
+    } else if (scheme !== 'Bearer') {
+      return refuse('Bearer error="invalid_token"', 'scheme');
+    }
+    if (req.url.startsWith('/api/strong') && at.acr !== 'urn:strong') {
+      stats.stepUps += 1;
+      return refuse(`${at.jkt ? 'DPoP' : 'Bearer'} error="insufficient_user_authentication", acr_values="urn:strong", max_age="300"`, 'step_up');
+    }
+    res.writeHead(200, { ...cors, 'dpop-nonce': resourceNonce, 'content-type': 'application/json' });
     res.end(JSON.stringify({ sub: at.accountId, path: req.url }));
   }
 
   return {
     issuer,
+    api,
     provider,
     stats,
+    /** The resource starts asking for a new DPoP nonce. */
+    rotateNonce: () => {
+      resourceNonce = randomBytes(16).toString('base64url');
+      return resourceNonce;
+    },
     /** Revokes `refreshToken` (and so its whole grant) at the revocation endpoint. */
-    revoke: (refreshToken) => fetch(`${issuer}/token/revocation`, {
+    revoke: async (refreshToken) => fetch(`${issuer}/token/revocation`, {
       method: 'POST',
-      body: new URLSearchParams({ token: refreshToken, client_id: 'spa' }),
+      body: new URLSearchParams({
+        token: refreshToken,
+        client_id: (await provider.RefreshToken.find(refreshToken))?.clientId ?? 'spa',
+      }),
     }),
     /** Every access token issued so far stops being accepted by the resource. */
     expire: async () => {
@@ -94,10 +169,10 @@ export async function startProvider({ redirectUris, accessTtl = 60 } = {}) {
       await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 10));
       stats.expiredBefore = Math.floor(Date.now() / 1000);
     },
-    close: () => new Promise((ok) => {
-      server.closeAllConnections?.();
-      server.close(ok);
-    }),
+    close: () => Promise.all([server, apiServer].map((s) => new Promise((ok) => {
+      s.closeAllConnections?.();
+      s.close(ok);
+    }))),
   };
 }
 

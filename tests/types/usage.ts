@@ -8,6 +8,7 @@ import init, {
   type AuthFetch,
   type Challenge,
   type RefreshContext,
+  type StepUpInfo,
   type TokenSet,
 } from 'reauth';
 import ky from 'ky';
@@ -70,6 +71,27 @@ await oauthFetch.logout();
 void [loginUrl, returnTo];
 // @ts-expect-error oauth needs a clientId
 createAuthFetch({ oauth: { issuer: 'https://auth.example.com' } });
+
+// DPoP-bound tokens and step-up.
+createAuthFetch({
+  oauth: { issuer: 'https://auth.example.com', clientId: 'spa' },
+  dpop: true,
+  storage: 'session',
+  onStepUp(info: StepUpInfo) {
+    const acr: string | null = info.acrValues;
+    const age: number | null = info.maxAge;
+    const status: number = info.response.status;
+    void [acr, age, status, info.url];
+  },
+  onEvent(e) {
+    if (e.type === 'retry' && e.reason === 'use_dpop_nonce') void e.url;
+    if (e.type === 'step-up') void e.url;
+  },
+});
+// @ts-expect-error DPoP needs the built-in refresh grant: no refresh hook
+createAuthFetch({ oauth: { issuer: 'https://auth.example.com', clientId: 'spa' }, refresh: async () => 't', dpop: true });
+// @ts-expect-error DPoP needs oauth
+createAuthFetch({ refresh: async () => 't', dpop: true });
 
 // A string result is accepted from refresh too.
 createAuthFetch({ refresh: async () => 'new-access-token', origins: ['https://api.example.com'] });

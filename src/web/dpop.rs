@@ -1,0 +1,352 @@
+//! DPoP (RFC 9449): sender-constrained tokens.
+//!
+//! - One ES256 key pair per `authFetch`, made by WebCrypto with a **non-extractable** private
+//!   key. With `storage: 'memory'` it lives in memory; with `'session'` or `'local'` it is kept
+//!   in IndexedDB (database `reauth`, store `keys`, under the storage key), so that a reload
+//!   keeps the key its tokens are bound to and tabs that share tokens share the key. Two tabs
+//!   that make a key at once agree on the first one stored (`add` fails for the second).
+//! - A proof (§4.2) is a JWT signed with it: header `typ: "dpop+jwt"`, `alg: "ES256"`, the public
+//!   `jwk`; claims `jti` (random), `htm`, `htu` (without query and fragment), `iat`, the
+//!   server's `nonce` when one is known, and `ath` (the access token's SHA-256) on resource
+//!   requests. Every request gets a fresh one, retries included.
+//! - Nonces are remembered per origin from every `DPoP-Nonce` response header.
+//!
+//! JSON comes from serde_json, base64url from base64ct, SHA-256, randomness and ECDSA from the
+//! platform's `crypto`.
+
+use alloc::rc::Rc;
+use base64ct::{Base64UrlUnpadded, Encoding};
+use core::cell::RefCell;
+use js_sys::{Array, Object, Promise, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    CryptoKey, EcKeyGenParams, EcdsaParams, IdbDatabase, IdbFactory, IdbObjectStore, IdbRequest,
+    IdbTransactionMode, SubtleCrypto, Url,
+};
+
+use super::js;
+use super::oauth::{random, sha256};
+
+/// The IndexedDB database and object store keys are kept in.
+const DATABASE: &str = "reauth";
+const STORE: &str = "keys";
+
+/// The platform's `crypto.subtle`, where there is one (secure contexts, workers, Node).
+pub fn subtle() -> Option<SubtleCrypto> {
+    let crypto: web_sys::Crypto = js::get(&js_sys::global(), &js::name("crypto"))
+        .dyn_into()
+        .ok()?;
+    let subtle = js::get(&crypto, &js::name("subtle"));
+    subtle.dyn_into().ok()
+}
+
+fn no_crypto() -> JsValue {
+    js::type_error("reauth: DPoP needs WebCrypto (crypto.subtle, a secure context)")
+}
+
+/// The public key as a JWK, members in the order RFC 7638 hashes them.
+#[derive(Serialize)]
+struct Jwk<'a> {
+    crv: &'a str,
+    kty: &'a str,
+    x: &'a str,
+    y: &'a str,
+}
+
+/// A proof's JOSE header.
+#[derive(Serialize)]
+struct ProofHeader<'a> {
+    typ: &'a str,
+    alg: &'a str,
+    jwk: Jwk<'a>,
+}
+
+/// A proof's claims.
+#[derive(Serialize)]
+struct Claims<'a> {
+    jti: &'a str,
+    htm: &'a str,
+    htu: &'a str,
+    iat: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ath: Option<&'a str>,
+}
+
+/// The key, ready to sign with.
+pub struct Key {
+    private: CryptoKey,
+    /// The proof header, encoded (the same for every proof).
+    header: String,
+    /// The JWK SHA-256 thumbprint (RFC 7638), base64url: `dpop_jkt`.
+    pub jkt: String,
+}
+
+/// The DPoP state of one `authFetch`.
+pub struct Dpop {
+    /// Where the key persists (`None`: memory).
+    persist: Option<String>,
+    /// The key pair as it is being made or read: one promise, so that concurrent first uses
+    /// agree on one key.
+    pair: RefCell<Option<Promise>>,
+    key: RefCell<Option<Rc<Key>>>,
+    /// The last `DPoP-Nonce` of each origin.
+    nonces: RefCell<Vec<(String, String)>>,
+    /// `ath` of the current access token: the token and its hash.
+    ath: RefCell<Option<(String, String)>>,
+}
+
+/// A request's `htu` (its URL without query and fragment) and origin.
+pub fn target(url: &str) -> Option<(String, String)> {
+    let base = js::page_href();
+    let u = match &base {
+        Some(b) => Url::new_with_base(url, b),
+        None => Url::new(url),
+    }
+    .ok()?;
+    u.set_search("");
+    u.set_hash("");
+    Some((u.href(), u.origin()))
+}
+
+/// The `DPoP-Nonce` header of a response, if any.
+pub fn nonce_of(response: &JsValue) -> Option<String> {
+    let r = response.dyn_ref::<web_sys::Response>()?;
+    r.headers().get("dpop-nonce").ok().flatten()
+}
+
+/// Waits for an IndexedDB request: its result, or its error.
+async fn done(request: &IdbRequest) -> Result<JsValue, JsValue> {
+    let p = Promise::new(&mut |resolve, reject| {
+        request.set_onsuccess(Some(&resolve));
+        request.set_onerror(Some(&reject));
+    });
+    let settled = JsFuture::from(p).await;
+    request.set_onsuccess(None);
+    request.set_onerror(None);
+    match settled {
+        Ok(_) => request.result(),
+        Err(_) => Err(request
+            .error()
+            .ok()
+            .flatten()
+            .map_or(JsValue::UNDEFINED, JsValue::from)),
+    }
+}
+
+/// Opens the key database (creating its store on first use).
+async fn open() -> Result<IdbDatabase, JsValue> {
+    let factory: IdbFactory = js::get(&js_sys::global(), &js::name("indexedDB")).dyn_into()?;
+    let request = factory.open_with_u32(DATABASE, 1)?;
+    let r = request.clone();
+    let upgrade = Closure::<dyn FnMut()>::new(move || {
+        if let Ok(db) = r.result() {
+            let _ = db
+                .unchecked_into::<IdbDatabase>()
+                .create_object_store(STORE);
+        }
+    });
+    request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    let db = done(&request).await;
+    request.set_onupgradeneeded(None);
+    drop(upgrade);
+    db?.dyn_into()
+}
+
+fn store(db: &IdbDatabase, mode: IdbTransactionMode) -> Result<IdbObjectStore, JsValue> {
+    db.transaction_with_str_and_mode(STORE, mode)?
+        .object_store(STORE)
+}
+
+/// A new key pair (the private key non-extractable).
+fn generate() -> Result<Promise, JsValue> {
+    let params = EcKeyGenParams::new("ECDSA", "P-256");
+    let usages = Array::of2(&js::name("sign"), &js::name("verify"));
+    subtle()
+        .ok_or_else(no_crypto)?
+        .generate_key_with_object(&params, false, &usages)
+}
+
+/// The key pair stored under `name`, or a new one stored there.
+async fn stored_pair(name: String) -> Result<JsValue, JsValue> {
+    let db = open().await?;
+    let key = JsValue::from_str(&name);
+    let read = |db: &IdbDatabase| -> Result<IdbRequest, JsValue> {
+        store(db, IdbTransactionMode::Readonly)?.get(&key)
+    };
+    let found = done(&read(&db)?).await?;
+    let pair = if found.is_object() {
+        found
+    } else {
+        let made = JsFuture::from(generate()?).await?;
+        let add = store(&db, IdbTransactionMode::Readwrite)?.add_with_key(&made, &key)?;
+        match done(&add).await {
+            Ok(_) => made,
+            // Another tab stored one first: use that one.
+            Err(_) => done(&read(&db)?).await?,
+        }
+    };
+    db.close();
+    Ok(pair)
+}
+
+impl Dpop {
+    /// DPoP for an `authFetch`; `persist`: the storage key, when the key pair is kept in
+    /// IndexedDB.
+    pub fn new(persist: Option<String>) -> Dpop {
+        Dpop {
+            persist,
+            pair: RefCell::new(None),
+            key: RefCell::new(None),
+            nonces: RefCell::new(Vec::new()),
+            ath: RefCell::new(None),
+        }
+    }
+
+    /// The promise of the key pair, made on first use.
+    fn pair(&self) -> Promise {
+        if let Some(p) = &*self.pair.borrow() {
+            return p.clone();
+        }
+        let made = match &self.persist {
+            Some(name) => {
+                let name = name.clone();
+                super::send::promise(async move {
+                    // Where IndexedDB cannot be used (some private modes), the key lives in
+                    // memory: the session still works, only a reload loses it.
+                    match stored_pair(name).await {
+                        Ok(p) => Ok(p),
+                        Err(_) => JsFuture::from(generate()?).await,
+                    }
+                })
+                .unchecked_into()
+            }
+            None => generate().unwrap_or_else(|e| Promise::reject(&e)),
+        };
+        *self.pair.borrow_mut() = Some(made.clone());
+        made
+    }
+
+    /// The key, ready to sign with (made or read on first use).
+    pub async fn key(&self) -> Result<Rc<Key>, JsValue> {
+        if let Some(k) = &*self.key.borrow() {
+            return Ok(k.clone());
+        }
+        let pair = JsFuture::from(self.pair()).await;
+        if let Err(e) = &pair {
+            // Try again next time (a transient IndexedDB or crypto failure).
+            *self.pair.borrow_mut() = None;
+            return Err(e.clone());
+        }
+        let pair = pair?;
+        if let Some(k) = &*self.key.borrow() {
+            return Ok(k.clone());
+        }
+        let private: CryptoKey = js::get(&pair, &js::name("privateKey")).dyn_into()?;
+        let public: CryptoKey = js::get(&pair, &js::name("publicKey")).dyn_into()?;
+        let subtle = subtle().ok_or_else(no_crypto)?;
+        let jwk = JsFuture::from(subtle.export_key("jwk", &public)?).await?;
+        let member = |name: &str| {
+            js::get(&jwk, &js::name(name))
+                .as_string()
+                .unwrap_or_default()
+        };
+        let (x, y) = (member("x"), member("y"));
+        let jwk = Jwk {
+            crv: "P-256",
+            kty: "EC",
+            x: &x,
+            y: &y,
+        };
+        let canonical = serde_json::to_vec(&jwk).map_err(|_| no_crypto())?;
+        let jkt = Base64UrlUnpadded::encode_string(&sha256(&canonical).await?);
+        let header = serde_json::to_vec(&ProofHeader {
+            typ: "dpop+jwt",
+            alg: "ES256",
+            jwk,
+        })
+        .map_err(|_| no_crypto())?;
+        let key = Rc::new(Key {
+            private,
+            header: Base64UrlUnpadded::encode_string(&header),
+            jkt,
+        });
+        *self.key.borrow_mut() = Some(key.clone());
+        Ok(key)
+    }
+
+    /// The last nonce `origin` gave, if any.
+    pub fn nonce(&self, origin: &str) -> Option<String> {
+        self.nonces
+            .borrow()
+            .iter()
+            .find(|(o, _)| o == origin)
+            .map(|(_, n)| n.clone())
+    }
+
+    /// Remembers the nonce a response from `origin` carries, if it carries one; whether it did.
+    pub fn remember(&self, origin: &str, response: &JsValue) -> bool {
+        let Some(nonce) = nonce_of(response) else {
+            return false;
+        };
+        let mut list = self.nonces.borrow_mut();
+        match list.iter_mut().find(|(o, _)| o == origin) {
+            Some(entry) => entry.1 = nonce,
+            None => list.push((String::from(origin), nonce)),
+        }
+        true
+    }
+
+    /// `ath` for `access`: base64url of its SHA-256 (kept for the current token).
+    async fn ath(&self, access: &str) -> Result<String, JsValue> {
+        if let Some((token, hash)) = &*self.ath.borrow() {
+            if token == access {
+                return Ok(hash.clone());
+            }
+        }
+        let hash = Base64UrlUnpadded::encode_string(&sha256(access.as_bytes()).await?);
+        *self.ath.borrow_mut() = Some((String::from(access), hash.clone()));
+        Ok(hash)
+    }
+
+    /// A fresh proof for `htm` `htu` (the nonce the origin gave last, if any); with `access`,
+    /// bound to that access token (`ath`).
+    pub async fn proof(
+        &self,
+        htm: &str,
+        htu: &str,
+        origin: &str,
+        access: Option<&str>,
+    ) -> Result<String, JsValue> {
+        let key = self.key().await?;
+        let ath = match access {
+            Some(a) => Some(self.ath(a).await?),
+            None => None,
+        };
+        let nonce = self.nonce(origin);
+        let claims = serde_json::to_vec(&Claims {
+            jti: &random(16)?,
+            htm,
+            htu,
+            iat: js::now() / 1000,
+            nonce: nonce.as_deref(),
+            ath: ath.as_deref(),
+        })
+        .map_err(|_| no_crypto())?;
+        let mut jwt = key.header.clone();
+        jwt.push('.');
+        jwt.push_str(&Base64UrlUnpadded::encode_string(&claims));
+        let algorithm: Object = EcdsaParams::new_with_str("ECDSA", "SHA-256").into();
+        let signed = subtle()
+            .ok_or_else(no_crypto)?
+            .sign_with_object_and_u8_array(&algorithm, &key.private, jwt.as_bytes())?;
+        let signature = Uint8Array::new(&JsFuture::from(signed).await?).to_vec();
+        jwt.push('.');
+        jwt.push_str(&Base64UrlUnpadded::encode_string(&signature));
+        Ok(jwt)
+    }
+}
