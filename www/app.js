@@ -1,8 +1,21 @@
 // The demo page: one authFetch, a login form, the server's knobs, and a timeline of every
-// attempt, wait and refresh, drawn as SVG.
+// attempt, wait and refresh, drawn as SVG. In OIDC mode (`./scripts/demo.sh --oidc` opens it
+// with ?oidc=<issuer>&api=<api>) the same page logs in through oidc-provider with PKCE and
+// DPoP-bound tokens, against an API that checks every proof.
 import init, { createAuthFetch } from '/pkg/index.js';
 
 await init();
+
+// OIDC mode is kept for the tab: the authorization server sends the browser back to `/`.
+const query = new URLSearchParams(location.search);
+if (query.has('oidc')) {
+  sessionStorage.setItem('reauth-demo-oidc', JSON.stringify({ issuer: query.get('oidc'), api: query.get('api') }));
+}
+const oidc = JSON.parse(sessionStorage.getItem('reauth-demo-oidc') ?? 'null');
+const api = oidc?.api ?? '';
+const control = oidc ? `${oidc.api}/demo` : '/demo';
+for (const el of document.querySelectorAll('.oidc-only')) el.hidden = !oidc;
+for (const el of document.querySelectorAll('.plain-only')) el.hidden = Boolean(oidc);
 
 const $ = (id) => document.getElementById(id);
 const t0 = performance.now();
@@ -12,7 +25,7 @@ const now = () => performance.now() - t0;
 const state = {
   calls: [], // { id, label, start, end, status, attempts: [{ start, end, status }] }
   refreshes: [], // { start, end, ok }
-  counts: { requests: 0, unauthorized: 0, refreshes: 0, retries: 0, failures: 0 },
+  counts: { requests: 0, unauthorized: 0, refreshes: 0, retries: 0, failures: 0, proofs: 0, nonceRetries: 0 },
   authFailures: [],
 };
 window.demo = state;
@@ -23,10 +36,21 @@ function callOf(url) {
   const id = Number(new URL(url, location.href).searchParams.get('call'));
   return state.calls.find((c) => c.id === id);
 }
+/** Whether an init carries a DPoP proof (the headers authFetch made: a record, a Headers or
+ * pairs). */
+function hasProof(init) {
+  const h = init?.headers;
+  if (!h) return false;
+  if (h instanceof Headers) return h.has('dpop');
+  if (Array.isArray(h)) return h.some(([k]) => k.toLowerCase() === 'dpop');
+  return Object.keys(h).some((k) => k.toLowerCase() === 'dpop');
+}
 async function instrumentedFetch(input, init) {
   const url = typeof input === 'string' ? input : input.url ?? String(input);
-  const call = url.includes('/auth/') ? undefined : callOf(url);
-  const attempt = { start: now(), end: undefined, status: undefined };
+  const toAuthServer = oidc ? url.startsWith(oidc.issuer) : url.includes('/auth/');
+  const call = toAuthServer ? undefined : callOf(url);
+  const attempt = { start: now(), end: undefined, status: undefined, proof: hasProof(init) };
+  if (attempt.proof) state.counts.proofs += 1;
   call?.attempts.push(attempt);
   draw();
   try {
@@ -43,10 +67,21 @@ async function instrumentedFetch(input, init) {
   }
 }
 
-const authFetch = createAuthFetch({
+const shared = {
   fetch: instrumentedFetch,
   storage: 'session',
-  storageKey: 'reauth-demo',
+  storageKey: oidc ? 'reauth-demo-oidc' : 'reauth-demo',
+};
+// OIDC mode: the built-in refresh grant, DPoP, and a step-up hook that says what the API asked.
+const oauthOptions = oidc && {
+  oauth: { issuer: oidc.issuer, clientId: 'spa-dpop', redirectUri: `${location.origin}/`, scope: 'openid offline_access' },
+  dpop: true,
+  origins: [oidc.api],
+  onStepUp(info) {
+    $('last-challenge').textContent = `The API asks for a step-up (RFC 9470): acr_values="${info.acrValues}", max_age=${info.maxAge}. authFetch.login({ acrValues, maxAge }) would start it.`;
+  },
+};
+const ownRefresh = {
   async refresh({ refreshToken, fetch, signal, challenges }) {
     $('last-challenge').textContent = challenges.length
       ? `The 401 said: ${challenges.map((c) => `${c.scheme} ${c.params.map(([k, v]) => `${k}="${v}"`).join(', ')}`).join('; ')}`
@@ -61,6 +96,10 @@ const authFetch = createAuthFetch({
     if (!r.ok) throw new Error(`${body.error}: ${body.error_description}`);
     return { accessToken: body.access_token, refreshToken: body.refresh_token, expiresIn: body.expires_in };
   },
+};
+const authFetch = createAuthFetch({
+  ...shared,
+  ...(oauthOptions || ownRefresh),
   onEvent(e) {
     if (e.type === 'refresh-start') {
       state.counts.refreshes += 1;
@@ -68,6 +107,9 @@ const authFetch = createAuthFetch({
     } else if (e.type === 'refresh-success' || e.type === 'refresh-failure') {
       const r = state.refreshes.at(-1);
       if (r) Object.assign(r, { end: now(), ok: e.type === 'refresh-success' });
+    } else if (e.type === 'retry' && e.reason === 'use_dpop_nonce') {
+      state.counts.nonceRetries += 1;
+      $('last-challenge').textContent = 'The API asked for a new DPoP nonce (use_dpop_nonce): the request went again with it, no refresh.';
     } else if (e.type === 'retry') {
       state.counts.retries += 1;
     }
@@ -107,8 +149,13 @@ $('login-form').addEventListener('submit', async (ev) => {
   $('ttl').textContent = body.expires_in;
   showApp();
 });
-$('logout').onclick = () => {
-  authFetch.clearTokens();
+$('oidc-login').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  authFetch.login();
+});
+$('logout').onclick = async () => {
+  if (oidc) await authFetch.logout();
+  else authFetch.clearTokens();
   showLogin('Logged out.');
 };
 
@@ -118,7 +165,7 @@ async function call(path, label = path) {
   state.calls.push(call);
   state.counts.requests += 1;
   try {
-    const r = await authFetch(`${path}?call=${call.id}`);
+    const r = await authFetch(`${api}${path}?call=${call.id}`);
     call.status = r.status;
     if (!r.ok) state.counts.failures += 1;
     return r.status;
@@ -138,13 +185,15 @@ $('call-one').onclick = () => call('/api/data');
 $('call-twenty').onclick = () => Promise.all(Array.from({ length: 20 }, () => call('/api/data')));
 $('call-admin').onclick = () => call('/api/admin');
 $('call-basic').onclick = () => call('/api/basic');
+$('call-strong').onclick = () => call('/api/strong');
 const knob = (path, body) =>
-  fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
-$('expire').onclick = () => knob('/demo/expire');
-$('revoke').onclick = () => knob('/demo/revoke');
-$('slow-refresh').onchange = (e) => knob('/demo/config', { refresh_delay_ms: e.target.checked ? 2000 : 0 });
-$('failing-refresh').onchange = (e) => knob('/demo/config', { refresh_fail: e.target.checked });
-$('latency').onchange = (e) => knob('/demo/config', { latency_ms: e.target.checked ? 300 : 0 });
+  fetch(`${control}${path}`, oidc ? { method: 'POST' } : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+$('expire').onclick = () => knob('/expire');
+$('revoke').onclick = () => knob('/revoke');
+$('rotate-nonce').onclick = () => knob('/rotate-nonce');
+$('slow-refresh').onchange = (e) => knob('/config', { refresh_delay_ms: e.target.checked ? 2000 : 0 });
+$('failing-refresh').onchange = (e) => knob('/config', { refresh_fail: e.target.checked });
+$('latency').onchange = (e) => knob('/config', { latency_ms: e.target.checked ? 300 : 0 });
 $('clear').onclick = () => {
   state.calls.length = 0;
   state.refreshes.length = 0;
@@ -152,14 +201,15 @@ $('clear').onclick = () => {
 };
 
 async function refreshServerStats() {
-  const r = await fetch('/demo/stats').catch(() => undefined);
+  const r = await fetch(`${control}/stats`).catch(() => undefined);
   if (!r?.ok) return;
   const { stats } = await r.json();
-  $('s-stats').textContent = `${stats.api_requests} API requests · ${stats.unauthorized} 401s · ${stats.refreshes} refresh${stats.refreshes === 1 ? "" : "es"}`;
+  const proofs = oidc ? ` · ${stats.proofs} proofs checked · ${stats.nonce_challenges} nonce challenges` : '';
+  $('s-stats').textContent = `${stats.api_requests} API requests · ${stats.unauthorized} 401s · ${stats.refreshes} refresh${stats.refreshes === 1 ? "" : "es"}${proofs}`;
 }
 
 // The timeline: the refresh lane on top, then one lane per call (the latest 40).
-const COLORS = { attempt: '#8da2c8', wait: '#d9dee8', ok: '#2e9e5b', unauth: '#d64545', other: '#e09a2c', refresh: '#7b5cd6' };
+const COLORS = { attempt: '#8da2c8', wait: '#d9dee8', ok: '#2e9e5b', unauth: '#d64545', other: '#e09a2c', refresh: '#7b5cd6', proof: '#c9a227' };
 let drawQueued = false;
 function draw() {
   if (drawQueued) return;
@@ -193,7 +243,8 @@ function render() {
     parts.push(`<text x="4" y="${y + 8}" font-size="9" fill="#6b7385">#${c.id} ${c.label.replace('/api/', '')}</text>`);
     rect(x(c.start), x(c.end ?? now()), y + 3, 3, COLORS.wait, `call #${c.id}`);
     for (const a of c.attempts) {
-      rect(x(a.start), x(a.end ?? now()), y, 8, COLORS.attempt, `attempt of #${c.id}`);
+      rect(x(a.start), x(a.end ?? now()), y, 8, COLORS.attempt, `attempt of #${c.id}${a.proof ? ' with a DPoP proof' : ''}`);
+      if (a.proof) rect(x(a.start), x(a.start) + 3, y, 8, COLORS.proof, 'a fresh DPoP proof');
       if (a.status !== undefined) {
         const color = a.status >= 200 && a.status < 300 ? COLORS.ok : a.status === 401 ? COLORS.unauth : COLORS.other;
         parts.push(`<circle cx="${x(a.end).toFixed(1)}" cy="${y + 4}" r="3.5" fill="${color}"><title>${a.status}</title></circle>`);
@@ -201,13 +252,26 @@ function render() {
     }
   });
   svg.innerHTML = parts.join('');
-  for (const [id, key] of [['c-requests', 'requests'], ['c-401', 'unauthorized'], ['c-refreshes', 'refreshes'], ['c-retries', 'retries'], ['c-failures', 'failures']]) {
+  for (const [id, key] of [['c-requests', 'requests'], ['c-401', 'unauthorized'], ['c-refreshes', 'refreshes'], ['c-retries', 'retries'], ['c-failures', 'failures'], ['c-proofs', 'proofs'], ['c-nonce', 'nonceRetries']]) {
     $(id).textContent = state.counts[key];
   }
 }
 
+if (oidc) {
+  $('issuer').textContent = oidc.issuer;
+  $('issuer').href = `${oidc.issuer}/.well-known/openid-configuration`;
+  if (query.has('code') || query.has('error')) {
+    try {
+      await authFetch.completeLogin();
+      $('ttl').textContent = '20';
+    } catch (e) {
+      showLogin(`The login did not complete (${e.code ?? e.message}).`);
+    }
+    history.replaceState(null, '', '/');
+  }
+}
 if (authFetch.accessToken) showApp();
-else showLogin();
+else if ($('login-view').hidden) showLogin();
 refreshServerStats();
 render();
 window.demoReady = true;

@@ -12,10 +12,11 @@ import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 
 /**
  * Starts the provider. `redirectUris`: the client's redirect URIs (the app's callback);
- * `accessTtl`: access-token lifetime in seconds. Resolves with
- * { issuer, provider, api: (path) => URL, close() }.
+ * `accessTtl`: access-token lifetime in seconds; `control`: the `api` origin also serves the
+ * demo's knobs (`POST /demo/expire`, `/demo/rotate-nonce`, `/demo/revoke`, `GET /demo/stats`).
+ * Resolves with { issuer, api, provider, stats, rotateNonce(), revoke(rt), expire(), close() }.
  */
-export async function startProvider({ redirectUris, accessTtl = 60 } = {}) {
+export async function startProvider({ redirectUris, accessTtl = 60, control = false } = {}) {
   const server = createServer();
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const issuer = `http://127.0.0.1:${server.address().port}`;
@@ -60,7 +61,7 @@ export async function startProvider({ redirectUris, accessTtl = 60 } = {}) {
     tokenRequests: 0, tokenNonceChallenges: 0,
     // The resource: the DPoP proofs it accepted ({ htm, htu, nonce, jti, ath, jkt }), the 401s
     // it gave (the reason of each), and the step-ups it asked for.
-    proofs: [], refused: [], stepUps: 0,
+    proofs: [], refused: [], stepUps: 0, apiRequests: 0,
   };
   // The resource's DPoP nonce (RFC 9449 §9), changed by rotateNonce().
   let resourceNonce = randomBytes(16).toString('base64url');
@@ -81,7 +82,10 @@ export async function startProvider({ redirectUris, accessTtl = 60 } = {}) {
     if (req.method === 'POST' && req.url === '/token') stats.tokenRequests += 1;
     return callback(req, res);
   });
-  const apiServer = createServer((req, res) => resource(req, res, api));
+  const apiServer = createServer((req, res) => {
+    if (control && req.url.startsWith('/demo/')) return knobs(req, res);
+    return resource(req, res, api);
+  });
   await new Promise((ok) => apiServer.listen(0, '127.0.0.1', ok));
   const api = `http://127.0.0.1:${apiServer.address().port}`;
 
@@ -97,6 +101,7 @@ export async function startProvider({ redirectUris, accessTtl = 60 } = {}) {
       'access-control-expose-headers': 'WWW-Authenticate, DPoP-Nonce',
     };
     if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
+    stats.apiRequests += 1;
     const refuse = (challenge, why) => {
       stats.refused.push(why);
       res.writeHead(401, { ...cors, 'www-authenticate': challenge, 'dpop-nonce': resourceNonce, 'content-type': 'application/json' });
@@ -144,7 +149,30 @@ export async function startProvider({ redirectUris, accessTtl = 60 } = {}) {
     res.end(JSON.stringify({ sub: at.accountId, path: req.url }));
   }
 
-  return {
+  /** The demo's knobs and counters (with `control`). */
+  async function knobs(req, res) {
+    const cors = { 'access-control-allow-origin': '*', 'access-control-allow-headers': 'content-type' };
+    if (req.method === 'OPTIONS') return res.writeHead(204, cors).end();
+    const path = req.url.split('?')[0];
+    if (req.method === 'POST' && path === '/demo/expire') await handle.expire();
+    else if (req.method === 'POST' && path === '/demo/rotate-nonce') handle.rotateNonce();
+    else if (req.method === 'POST' && path === '/demo/revoke') await handle.revoke(stats.issued.at(-1));
+    else if (req.method === 'POST' && path === '/demo/reset') Object.assign(stats, { apiRequests: 0, proofs: [], refused: [], tokenNonceChallenges: 0, grants: { authorization_code: 0, refresh_token: 0 } });
+    else if (req.method !== 'GET' || path !== '/demo/stats') return res.writeHead(404, cors).end();
+    res.writeHead(200, { ...cors, 'content-type': 'application/json' });
+    res.end(JSON.stringify({
+      stats: {
+        api_requests: stats.apiRequests,
+        unauthorized: stats.refused.length,
+        refreshes: stats.grants.refresh_token,
+        logins: stats.grants.authorization_code,
+        proofs: stats.proofs.length,
+        nonce_challenges: stats.refused.filter((r) => r === 'use_dpop_nonce').length + stats.tokenNonceChallenges,
+      },
+    }));
+  }
+
+  const handle = {
     issuer,
     api,
     provider,
@@ -174,6 +202,7 @@ export async function startProvider({ redirectUris, accessTtl = 60 } = {}) {
       s.close(ok);
     }))),
   };
+  return handle;
 }
 
 /**
