@@ -1,8 +1,8 @@
 // DPoP and step-up in Chromium against a real authorization server (oidc-provider, the
 // `spa-dpop` client: DPoP-bound tokens only, nonces required) and a resource on an origin of
 // its own that checks every proof: the login form, the key in IndexedDB (non-extractable) kept
-// across a reload, five tabs sharing tokens and key with one refresh, a Web Worker, and a
-// step-up that sends the page to the login.
+// across a reload, the binding, a revoked grant, five tabs sharing tokens and key with one
+// refresh, a Web Worker, and a step-up that sends the page to the login.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchChromium, root, serveStatic } from './helpers.mjs';
@@ -77,6 +77,17 @@ test('DPoP in a window: login, bound token, key in IndexedDB (not extractable), 
     assert.equal(await page.evaluate(() => window.call('/api/expired')), 200);
     assert.equal(op.stats.grants.refresh_token - grants, 1);
     assert.equal(await jktOf(await page.evaluate(() => window.af.accessToken)), jkt);
+    // The binding, from the page: the token without a proof, or as Bearer, is refused.
+    const stolen = await page.evaluate(async ([api, t]) => Promise.all([`DPoP ${t}`, `Bearer ${t}`].map(
+      async (authorization) => (await fetch(`${api}/api/stolen`, { headers: { authorization } })).status,
+    )), [op.api, await page.evaluate(() => window.af.accessToken)]);
+    assert.deepEqual(stolen, [401, 401]);
+    // A revoked grant: the hook once, the user logged out.
+    await op.revoke(op.stats.issued.at(-1));
+    await op.expire();
+    assert.deepEqual(await page.evaluate(() => window.burst(3, 'revoked')), [401, 401, 401]);
+    assert.deepEqual(await page.evaluate(() => window.failures), ['refresh_failed:invalid_grant']);
+    assert.equal(await page.evaluate(() => window.af.accessToken), null);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
