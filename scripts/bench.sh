@@ -19,6 +19,8 @@ echo "== Chromium: success-path overhead, start-up and init() alone"
 node bench/browser.mjs
 echo "== thundering herd, late 401s, refresh failure (1,000 concurrent requests)"
 node bench/herd.mjs "${RUNS:-5}"
+echo "== DPoP: success path and herd, against Bearer"
+node bench/dpop.mjs
 echo "== what a bundler ships (esbuild --bundle --minify; gzip -9, brotli)"
 node bench/size.mjs
 echo "== what each crate costs in the .wasm (twiggy)"
