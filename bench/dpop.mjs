@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { body, json } from './server.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -258,15 +259,6 @@ async function serverThread() {
     };
   };
   reset();
-  const body = (req) => new Promise((ok) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => ok(Buffer.concat(chunks).toString()));
-  });
-  const json = (res, status, value, headers = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify(value));
-  };
   const wellFormed = (proof) => typeof proof === 'string' && proof.split('.').length === 3 && !proof.split('.').includes('');
   const keys = new Map();
   const athOf = new Map();

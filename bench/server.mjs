@@ -5,21 +5,25 @@
 // finished); 'fail' (the token endpoint answers 400 invalid_grant).
 import { createServer } from 'node:http';
 
+/** A request's body, as text. */
+export const body = (req) => new Promise((ok) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => ok(Buffer.concat(chunks).toString()));
+});
+
+/** Answers `value` as JSON. */
+export const json = (res, status, value, headers = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(value));
+};
+
 export function startBenchServer() {
   let s;
   const reset = (mode = 'ok') => {
     s = { mode, n: 0, access: 'valid-0', refresh: 'rt-0', refreshCalls: 0, apiRequests: 0, ok: 0, unauthorized: 0, refused: 0 };
   };
   reset();
-  const body = (req) => new Promise((ok) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => ok(Buffer.concat(chunks).toString()));
-  });
-  const json = (res, status, value, headers = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify(value));
-  };
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
     if (url.pathname === '/token') {

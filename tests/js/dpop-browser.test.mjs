@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchChromium, root, serveStatic } from './helpers.mjs';
-import { loginWithForm, startProvider } from '../oidc/provider.mjs';
+import { logInInPage, loginWithForm, startProvider } from '../oidc/provider.mjs';
 
 let app, op, browser;
 let callback;
@@ -32,18 +32,7 @@ async function openApp(context, { storage = 'session', stepup = '' } = {}) {
   return { page, errors };
 }
 
-/** Starts the login in the page and fills the authorization server's login form. */
-async function logIn(page) {
-  await page.evaluate(() => { window.af.login({ returnTo: '/done' }); });
-  await page.waitForURL(`${op.issuer}/**`);
-  await page.waitForSelector('input[name=login]');
-  await page.fill('input[name=login]', 'carol');
-  await page.fill('input[name=password]', 'secret');
-  await page.click('button[type=submit]');
-  await page.waitForURL(`${callback}?**`);
-  await page.waitForFunction(() => window.result !== undefined);
-  return page.evaluate(() => window.result);
-}
+const logIn = (page) => logInInPage(page, { issuer: op.issuer, callback, login: 'carol' });
 
 const jktOf = async (token) => (await op.provider.AccessToken.find(token)).jkt;
 

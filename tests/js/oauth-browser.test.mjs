@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchChromium, root, serveStatic } from './helpers.mjs';
-import { startProvider } from '../oidc/provider.mjs';
+import { logInInPage, startProvider } from '../oidc/provider.mjs';
 
 let app, op, browser;
 let callback;
@@ -29,23 +29,7 @@ async function openApp() {
   return { page, errors };
 }
 
-/** Starts the login in the page and fills the authorization server's login form. */
-async function logIn(page, { abort = false } = {}) {
-  // Not awaited in the page: the navigation replaces it.
-  await page.evaluate(() => { window.af.login({ returnTo: '/done' }); });
-  await page.waitForURL(`${op.issuer}/**`);
-  await page.waitForSelector('input[name=login]');
-  if (abort) {
-    await page.click('a[href*="abort"]');
-  } else {
-    await page.fill('input[name=login]', 'bob');
-    await page.fill('input[name=password]', 'secret');
-    await page.click('button[type=submit]');
-  }
-  await page.waitForURL(`${callback}?**`);
-  await page.waitForFunction(() => window.result !== undefined);
-  return page.evaluate(() => window.result);
-}
+const logIn = (page, options) => logInInPage(page, { issuer: op.issuer, callback, ...options });
 
 test('login round trip in Chromium: the login form, back with a code, a call to the resource', async () => {
   const { page, errors } = await openApp();

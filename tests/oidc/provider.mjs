@@ -250,3 +250,25 @@ export async function loginWithForm(authorizationUrl, { login = 'alice', redirec
   }
   throw new Error('too many redirects');
 }
+
+/**
+ * In a Chromium page (Playwright) whose app has `window.af` with `oauth`: starts the login,
+ * fills the development login form (or cancels it with `abort`), and waits until the app is
+ * back at `callback` and has set `window.result`; resolves with that result.
+ */
+export async function logInInPage(page, { issuer, callback, login = 'bob', abort = false }) {
+  // Not awaited in the page: the navigation replaces it.
+  await page.evaluate(() => { window.af.login({ returnTo: '/done' }); });
+  await page.waitForURL(`${issuer}/**`);
+  await page.waitForSelector('input[name=login]');
+  if (abort) {
+    await page.click('a[href*="abort"]');
+  } else {
+    await page.fill('input[name=login]', login);
+    await page.fill('input[name=password]', 'secret');
+    await page.click('button[type=submit]');
+  }
+  await page.waitForURL(`${callback}?**`);
+  await page.waitForFunction(() => window.result !== undefined);
+  return page.evaluate(() => window.result);
+}
