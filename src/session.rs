@@ -9,7 +9,8 @@
 //! - [`Session::unauthorized`]: a 401 that the policy says a refresh can answer is retried at
 //!   once (the token changed since it was sent), waits for the running refresh, starts the one
 //!   refresh, or is handed back (it was already retried, or a refresh failed since it was sent).
-//! - [`Session::refresh_succeeded`], [`Session::refresh_failed`]: the end of a refresh.
+//! - [`Session::refresh_succeeded`], [`Session::refresh_failed`], [`Session::refresh_revoked`]:
+//!   the end of a refresh; [`Session::answered_late`]: tokens of a refresh that timed out.
 //!
 //! Two counters make the rules simple. The **generation** counts token sets: it moves on every
 //! successful refresh, [`Session::set_tokens`] and [`Session::clear`]. The **epoch** counts
@@ -115,6 +116,15 @@ pub enum Unauthorized {
         /// request per token generation whose retry was refused too.
         report_retry_failure: bool,
     },
+}
+
+/// What became of tokens that arrived after their refresh ended ([`Session::answered_late`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Late {
+    /// They are the session's tokens now; the refresh they superseded, if one was running.
+    Installed(Option<FlightId>),
+    /// Newer tokens arrived meanwhile, or the session was cleared: they are not used.
+    Discarded,
 }
 
 /// How a refresh that a request waited for ended.
@@ -283,13 +293,48 @@ impl Session {
         }
     }
 
-    /// Forgets both tokens (logout). A running refresh is cancelled: its result will be
-    /// ignored, and its id is returned so the shell can settle its waiters with
-    /// [`Outcome::Failed`] and abort the hook.
+    /// Forgets both tokens (logout). A running refresh is cancelled: it ends as
+    /// [`Outcome::Failed`] (a request that waits for it late is not sent as a retried one), its
+    /// result will be ignored, and its id is returned so the shell can release its waiters and
+    /// abort the hook.
     pub fn clear(&mut self) -> Option<FlightId> {
         self.tokens = NO_TOKENS;
         self.generation += 1;
-        self.end_flight(true, Outcome::Succeeded)
+        self.end_flight(true, Outcome::Failed)
+    }
+
+    /// The refresh `id` was refused for good (the grant is gone: `invalid_grant`): the tokens
+    /// are forgotten and the failure counts, however the refresh started. A proactive refresh
+    /// included: this is no guess about a token that may still be good, so the requests that
+    /// waited for it hand their 401 back, and the app is told once. Returns false when the
+    /// refresh was no longer current.
+    pub fn refresh_revoked(&mut self, id: FlightId) -> bool {
+        if self.flight != Some(id) {
+            return false;
+        }
+        self.tokens = NO_TOKENS;
+        self.generation += 1;
+        self.end_flight(true, Outcome::Failed);
+        true
+    }
+
+    /// Tokens from a refresh that had already ended when they arrived (it timed out, and its
+    /// token request was left to finish: the server may have rotated the refresh token). They
+    /// are installed unless newer tokens arrived meanwhile, or the session was cleared:
+    /// `since` is the [`Session::generation`] when that refresh started. A refresh running now
+    /// is superseded by them, as by [`Session::set_tokens`].
+    pub fn answered_late(
+        &mut self,
+        since: u64,
+        access: String,
+        refresh: Option<String>,
+        expiry: Expiry,
+        now_ms: u64,
+    ) -> Late {
+        if self.generation != since {
+            return Late::Discarded;
+        }
+        Late::Installed(self.set_tokens(access, refresh, expiry, now_ms))
     }
 
     /// Whether tokens read from shared storage (another tab's) should replace this session's:

@@ -1,7 +1,7 @@
 //! The single-flight state machine, driven step by step as the shell would drive it.
 #![cfg(not(target_arch = "wasm32"))]
 
-use reauth::session::{Admit, Expiry, FlightId, Outcome, Session, Ticket, Unauthorized};
+use reauth::session::{Admit, Expiry, FlightId, Late, Outcome, Session, Ticket, Unauthorized};
 
 const SKEW: u64 = 30_000;
 
@@ -418,4 +418,98 @@ fn tokens_from_another_tab_are_adopted_only_when_they_differ() {
     assert!(!s.should_adopt(Some("a0")));
     assert!(!s.should_adopt(None));
     assert!(s.should_adopt(Some("a1")));
+}
+
+#[test]
+fn clear_ends_a_running_refresh_as_failed_for_requests_that_wait_late() {
+    let mut s = logged_in();
+    let t = send(&mut s);
+    let f = start(&mut s, t);
+    // Admitted while it runs; its body is still being read when the app logs out.
+    let admitted = s.epoch();
+    assert!(matches!(s.admit(0, SKEW), Admit::Wait(id) if id == f));
+    assert_eq!(s.clear(), Some(f));
+    assert_eq!(
+        s.outcome(f),
+        Some(Outcome::Failed),
+        "a cancelled refresh gave no tokens"
+    );
+    let late = s.after_wait(admitted, s.outcome(f).unwrap_or(Outcome::Failed));
+    assert!(!late.is_spent(), "not sent as a retried request");
+    assert_eq!(
+        s.unauthorized(late),
+        HAND_BACK,
+        "its 401 is handed back, unreported"
+    );
+}
+
+#[test]
+fn a_revoked_grant_counts_even_for_a_proactive_refresh() {
+    let mut s = logged_in();
+    // Near expiry: a request starts a proactive refresh and waits for it.
+    let admitted = s.epoch();
+    let f = match s.admit(59_000, SKEW) {
+        Admit::Refresh(f) => f,
+        other => panic!("expected a proactive refresh, got {other:?}"),
+    };
+    assert!(
+        !s.failure_is_reported(),
+        "a proactive refresh alone is not reported"
+    );
+    assert!(s.refresh_revoked(f));
+    assert!(!s.refresh_revoked(f), "once");
+    assert_eq!((s.access_token(), s.refresh_token()), (None, None));
+    assert_eq!(s.outcome(f), Some(Outcome::Failed));
+    // The request that waited goes out (without a token) and its 401 comes back: no second
+    // refresh, no second report.
+    let t = s.after_wait(admitted, Outcome::Failed);
+    assert_eq!(s.unauthorized(t), HAND_BACK);
+}
+
+#[test]
+fn tokens_of_a_timed_out_refresh_are_installed_unless_newer_ones_arrived() {
+    let mut s = logged_in();
+    let t = send(&mut s);
+    let since = s.generation();
+    let f = start(&mut s, t);
+    assert!(s.refresh_failed(f), "timed out");
+    // The answer comes after all: the rotated refresh token is kept.
+    assert_eq!(
+        s.answered_late(since, "a1".into(), Some("r1".into()), Expiry::Never, 5),
+        Late::Installed(None)
+    );
+    assert_eq!(
+        (s.access_token(), s.refresh_token()),
+        (Some("a1"), Some("r1"))
+    );
+    // A late answer supersedes a refresh that runs now (its waiters go on with it).
+    let t = send(&mut s);
+    let since = s.generation();
+    let g = start(&mut s, t);
+    assert!(s.refresh_failed(g));
+    let t = send(&mut s);
+    let h = start(&mut s, t);
+    assert_eq!(
+        s.answered_late(since, "a2".into(), Some("r2".into()), Expiry::Never, 6),
+        Late::Installed(Some(h))
+    );
+    assert_eq!(s.flight(), None);
+    // Newer tokens (or a logout) meanwhile: the late answer is not used.
+    let t = send(&mut s);
+    let since = s.generation();
+    let k = start(&mut s, t);
+    assert!(s.refresh_failed(k));
+    s.set_tokens("set".into(), Some("r-set".into()), Expiry::Never, 7);
+    assert_eq!(
+        s.answered_late(since, "a3".into(), Some("r3".into()), Expiry::Never, 8),
+        Late::Discarded
+    );
+    assert_eq!(s.refresh_token(), Some("r-set"));
+    let since = s.generation();
+    s.clear();
+    assert_eq!(
+        s.answered_late(since, "a4".into(), None, Expiry::Never, 9),
+        Late::Discarded
+    );
+    assert_eq!(s.access_token(), None);
 }
