@@ -29,7 +29,8 @@ pub struct Waiter {
     waker: RefCell<Option<Waker>>,
 }
 
-/// The waiters of one refresh.
+/// The waiters of one refresh. Dropped without [`Waiters::release`] (the refresh was replaced,
+/// or its `authFetch` went away), they are released as failed: no waiter is left pending.
 #[derive(Default)]
 pub struct Waiters(Vec<Rc<Waiter>>);
 
@@ -42,14 +43,24 @@ impl Waiters {
     }
 
     /// The refresh ended: wakes every waiter with `ok`.
-    pub fn release(self, ok: bool) {
-        for w in self.0 {
+    pub fn release(mut self, ok: bool) {
+        self.wake(ok);
+    }
+
+    fn wake(&mut self, ok: bool) {
+        for w in core::mem::take(&mut self.0) {
             w.outcome.set(Some(ok));
             let waker = w.waker.borrow_mut().take();
             if let Some(waker) = waker {
                 waker.wake();
             }
         }
+    }
+}
+
+impl Drop for Waiters {
+    fn drop(&mut self) {
+        self.wake(false);
     }
 }
 
@@ -89,13 +100,67 @@ impl Future for RefreshWait {
 struct Slot {
     result: Option<Result<JsValue, JsValue>>,
     waker: Option<Waker>,
-    /// The future was dropped before the result came: free the slot when it does.
-    abandoned: bool,
 }
 
+/// The slots of the promises being awaited. A slot is freed as soon as its future is done or
+/// dropped; its generation then moves on, so that a promise that settles later (say, the abort
+/// promise of a wait that ended with its refresh) finds its key stale and delivers nothing.
 struct Slots {
-    slots: Vec<Option<Slot>>,
+    slots: Vec<(u32, Option<Slot>)>,
     free: Vec<usize>,
+}
+
+impl Slots {
+    fn take(&mut self) -> f64 {
+        let slot = Slot {
+            result: None,
+            waker: None,
+        };
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push((0, None));
+                self.slots.len() - 1
+            }
+        };
+        let Some((generation, entry)) = self.slots.get_mut(index) else {
+            return -1.0;
+        };
+        *entry = Some(slot);
+        key(index, *generation)
+    }
+
+    /// The live slot `key` names (none for a stale key).
+    fn get(&mut self, key: f64) -> Option<&mut Slot> {
+        let (index, generation) = unkey(key);
+        match self.slots.get_mut(index) {
+            Some((g, Some(slot))) if *g == generation => Some(slot),
+            _ => None,
+        }
+    }
+
+    fn free(&mut self, key: f64) {
+        let (index, generation) = unkey(key);
+        if let Some((g, entry)) = self.slots.get_mut(index) {
+            if *g == generation && entry.is_some() {
+                *entry = None;
+                *g = g.wrapping_add(1) & GENERATIONS;
+                self.free.push(index);
+            }
+        }
+    }
+}
+
+/// Generations wrap within 20 bits: a key is `generation * 2^32 + index`, exact in an f64.
+const GENERATIONS: u32 = (1 << 20) - 1;
+
+fn key(index: usize, generation: u32) -> f64 {
+    (generation as f64) * 4_294_967_296.0 + index as f64
+}
+
+fn unkey(key: f64) -> (usize, u32) {
+    let bits = key as u64;
+    ((bits & 0xffff_ffff) as usize, (bits >> 32) as u32)
 }
 
 thread_local! {
@@ -107,22 +172,15 @@ thread_local! {
 
 fn handler(ok: bool) -> Function {
     let f = Closure::<dyn Fn(f64, JsValue)>::new(move |key: f64, value: JsValue| {
-        deliver(key as usize, if ok { Ok(value) } else { Err(value) })
+        deliver(key, if ok { Ok(value) } else { Err(value) })
     });
     f.into_js_value().unchecked_into()
 }
 
-fn deliver(key: usize, result: Result<JsValue, JsValue>) {
+fn deliver(key: f64, result: Result<JsValue, JsValue>) {
     let waker = SLOTS.with(|s| {
         let mut s = s.borrow_mut();
-        let Some(Some(slot)) = s.slots.get_mut(key) else {
-            return None;
-        };
-        if slot.abandoned {
-            s.slots[key] = None;
-            s.free.push(key);
-            return None;
-        }
+        let slot = s.get(key)?;
         slot.result = Some(result);
         slot.waker.take()
     });
@@ -133,51 +191,32 @@ fn deliver(key: usize, result: Result<JsValue, JsValue>) {
 
 /// The result of `promise`, as a future.
 pub fn settled(promise: &Promise) -> Settled {
-    let key = SLOTS.with(|s| {
-        let mut s = s.borrow_mut();
-        let slot = Slot {
-            result: None,
-            waker: None,
-            abandoned: false,
-        };
-        match s.free.pop() {
-            Some(k) => {
-                s.slots[k] = Some(slot);
-                k
-            }
-            None => {
-                s.slots.push(Some(slot));
-                s.slots.len() - 1
-            }
-        }
-    });
+    let key = SLOTS.with(|s| s.borrow_mut().take());
     SETTLE.with(|(ok, err)| {
-        let ok = js::bind1(ok, key as f64);
-        let err = js::bind1(err, key as f64);
+        let ok = js::bind1(ok, key);
+        let err = js::bind1(err, key);
         let _ = promise.unchecked_ref::<js::Thenable>().then2(&ok, &err);
     });
-    Settled { key, done: false }
+    Settled { key }
 }
 
-/// See [`settled`].
+/// See [`settled`]. Dropped before the promise settled, it frees its slot at once.
 pub struct Settled {
-    key: usize,
-    done: bool,
+    key: f64,
 }
 
 impl Future for Settled {
     type Output = Result<JsValue, JsValue>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let key = self.key;
         let out = SLOTS.with(|s| {
             let mut s = s.borrow_mut();
-            let Some(Some(slot)) = s.slots.get_mut(key) else {
+            let Some(slot) = s.get(key) else {
                 return Some(Err(JsValue::UNDEFINED));
             };
             match slot.result.take() {
                 Some(r) => {
-                    s.slots[key] = None;
-                    s.free.push(key);
+                    s.free(key);
                     Some(r)
                 }
                 None => {
@@ -187,10 +226,7 @@ impl Future for Settled {
             }
         });
         match out {
-            Some(r) => {
-                self.done = true;
-                Poll::Ready(r)
-            }
+            Some(r) => Poll::Ready(r),
             None => Poll::Pending,
         }
     }
@@ -198,21 +234,7 @@ impl Future for Settled {
 
 impl Drop for Settled {
     fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        let key = self.key;
-        SLOTS.with(|s| {
-            let mut s = s.borrow_mut();
-            match s.slots.get_mut(key) {
-                Some(Some(slot)) if slot.result.is_none() => slot.abandoned = true,
-                Some(Some(_)) => {
-                    s.slots[key] = None;
-                    s.free.push(key);
-                }
-                _ => {}
-            }
-        });
+        SLOTS.with(|s| s.borrow_mut().free(self.key));
     }
 }
 

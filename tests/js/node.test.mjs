@@ -68,6 +68,33 @@ test('refreshes and requests leave nothing behind: wasm memory and the externref
   assert.ok(wasm.memory.buffer.byteLength <= before.memory + 65536, `wasm memory ${before.memory} -> ${wasm.memory.buffer.byteLength}`);
 });
 
+test('calls that wait for a refresh with an AbortSignal leave nothing behind when the refresh ends first', async () => {
+  const exports = Object.values(glueInitSync({ module: readFileSync(new URL('../../pkg/reauth_bg.wasm', import.meta.url)) }));
+  const memory = exports.find((e) => e instanceof WebAssembly.Memory);
+  const table = exports.find((e) => e instanceof WebAssembly.Table);
+  let n = 0;
+  const stub = async (input, init) => new Response('x', { status: init?.headers?.authorization === `Bearer t${n}` ? 200 : 401 });
+  const af = createAuthFetch({
+    origins: ['https://api.example.com'],
+    fetch: stub,
+    refresh: () => new Promise((ok) => setTimeout(() => ok({ accessToken: `t${n}` }), 0)),
+  });
+  // Each round: a token that has just expired, 200 calls with a signal of their own; all of
+  // them wait for the one proactive refresh the first starts, which ends before any aborts.
+  const round = async () => {
+    n += 1;
+    af.setTokens({ accessToken: 'stale', expiresIn: 0 });
+    const rs = await Promise.all(Array.from({ length: 200 }, () =>
+      af('https://api.example.com/x', { signal: new AbortController().signal })));
+    assert.deepEqual([...new Set(rs.map((r) => r.status))], [200]);
+  };
+  for (let i = 0; i < 20; i++) await round();
+  const before = { memory: memory.buffer.byteLength, table: table.length };
+  for (let i = 0; i < 120; i++) await round(); // 24,000 waiting calls
+  assert.equal(table.length, before.table, 'externref table');
+  assert.ok(memory.buffer.byteLength <= before.memory + 65536, `wasm memory ${before.memory} -> ${memory.buffer.byteLength}`);
+});
+
 test('aborting a call that waits for a refresh rejects it at once, even after its Request was collected', () => {
   const out = execFileSync(process.execPath, ['--expose-gc', new URL('./fixtures/abort-after-gc.mjs', import.meta.url).pathname], { encoding: 'utf8' });
   assert.equal(out.trim(), 'AbortError');

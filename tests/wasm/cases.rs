@@ -265,3 +265,33 @@ async fn hooks_may_call_back_into_the_same_auth_fetch() {
     let _ = JsFuture::from(Promise::resolve(&JsValue::NULL)).await;
     assert_eq!(errors.length(), 0, "{:?}", errors.to_vec());
 }
+
+/// The waiters of a refresh that is dropped without being released (replaced, or its shell
+/// gone) are woken with a failure, never left pending.
+#[wasm_bindgen_test]
+fn waiters_dropped_unreleased_resolve_as_failed() {
+    use core::future::Future;
+    use core::pin::Pin;
+    use core::task::{Context, Poll, Waker};
+    use reauth::web::wait::Waiters;
+    use std::sync::Arc;
+    use std::task::Wake;
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let mut waiters = Waiters::default();
+    let mut first = waiters.wait();
+    let mut second = waiters.wait();
+    assert_eq!(Pin::new(&mut first).poll(&mut cx), Poll::Pending);
+    drop(waiters);
+    assert_eq!(Pin::new(&mut first).poll(&mut cx), Poll::Ready(false));
+    assert_eq!(Pin::new(&mut second).poll(&mut cx), Poll::Ready(false));
+    // Released ones keep their outcome.
+    let mut released = Waiters::default();
+    let mut ok = released.wait();
+    released.release(true);
+    assert_eq!(Pin::new(&mut ok).poll(&mut cx), Poll::Ready(true));
+}
