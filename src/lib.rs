@@ -24,8 +24,8 @@ extern crate alloc;
 
 #[cfg(target_arch = "wasm32")]
 mod allocator {
-    // SAFETY: AssumeSingleThreaded requires a single thread: the module is built without
-    // threads (wasm32-unknown-unknown, no atomics).
+    // talc's lock-free allocator for single-threaded WebAssembly (no `unsafe` here: the
+    // constructor is const and would fail the build on a target with atomics).
     #[global_allocator]
     static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 }

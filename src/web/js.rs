@@ -197,12 +197,11 @@ pub fn name(s: &str) -> JsValue {
 
 /// A promise and the function that resolves it.
 pub fn deferred() -> (Promise, Function) {
-    let mut resolve = None;
-    let promise = Promise::new(&mut |res, _| resolve = Some(res));
-    // The executor runs before the constructor returns, so `resolve` is always set; a
-    // function that does nothing is the harmless fallback.
-    let resolve = resolve.unwrap_or_else(|| Function::new_no_args(""));
-    (promise, resolve)
+    let mut resolve = JsValue::UNDEFINED;
+    let promise = Promise::new(&mut |res, _| resolve = res.into());
+    // The executor runs before the constructor returns, so `resolve` is always the function
+    // (callers call it through `catch` bindings, which would only return an error otherwise).
+    (promise, resolve.unchecked_into())
 }
 
 /// A promise that resolves after `ms` milliseconds (no Rust closure: the timer calls the
