@@ -1,10 +1,19 @@
 //! DPoP (RFC 9449): sender-constrained tokens.
 //!
-//! - One ES256 key pair per `authFetch`, made by WebCrypto with a **non-extractable** private
+//! - One ES256 key pair per session, made by WebCrypto with a **non-extractable** private
 //!   key. With `storage: 'memory'` it lives in memory; with `'session'` or `'local'` it is kept
-//!   in IndexedDB (database `reauth`, store `keys`, under the storage key), so that a reload
-//!   keeps the key its tokens are bound to and tabs that share tokens share the key. Two tabs
-//!   that make a key at once agree on the first one stored (`add` fails for the second).
+//!   in IndexedDB (database `reauth`, store `keys`), so that a reload keeps the key its tokens
+//!   are bound to. With `'local'` it is kept under the storage key, and tabs that share tokens
+//!   share the key; two tabs that make a key at once agree on the first one stored (`add`
+//!   fails for the second). With `'session'` it is kept under a name only this session knows
+//!   (the storage key and a random id kept in sessionStorage), so a new session makes a new
+//!   key; keys of sessions not seen for a week are deleted.
+//! - A logout replaces the key: the tab that logs out deletes it, every tab forgets the one it
+//!   had. The stored token record names the key its tokens are bound to (its thumbprint); a tab
+//!   whose key differs reads the stored one again (another tab logged in with a new key), and
+//!   if that differs too, the key is gone (evicted storage, a private mode): the tokens cannot
+//!   be used, and the refresh fails with [`KEY_LOST`] rather than send proofs the resource
+//!   refuses.
 //! - A proof (§4.2) is a JWT signed with it: header `typ: "dpop+jwt"`, `alg: "ES256"`, the public
 //!   `jwk`; claims `jti` (random), `htm`, `htu` (without query and fragment), `iat`, the
 //!   server's `nonce` when one is known, and `ath` (the access token's SHA-256) on resource
@@ -28,11 +37,26 @@ use web_sys::{
 };
 
 use super::js;
-use super::oauth::{random, sha256};
+use super::oauth::{oauth_error, random, sha256};
+use super::options::StorageKind;
 
 /// The IndexedDB database and object store keys are kept in.
 const DATABASE: &str = "reauth";
 const STORE: &str = "keys";
+
+/// The code (and `onAuthFailure` reason) when the key the tokens are bound to is gone.
+pub const KEY_LOST: &str = "dpop_key_lost";
+
+/// A session's key not seen for this long is deleted (ms).
+const SESSION_KEY_LIFE: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
+
+/// The error when the key the tokens are bound to is gone.
+pub fn key_lost() -> JsValue {
+    oauth_error(
+        KEY_LOST,
+        Some("the DPoP key the tokens are bound to is gone from this browser"),
+    )
+}
 
 /// The platform's `crypto.subtle`, where there is one (secure contexts, workers, Node).
 pub fn subtle() -> Option<SubtleCrypto> {
@@ -86,10 +110,18 @@ pub struct Key {
     pub jkt: String,
 }
 
+/// Where a key pair persists in IndexedDB.
+struct Persist {
+    /// Its name in the store.
+    name: String,
+    /// For a session's key: the prefix of the names of all sessions' keys (`<storage key>#`).
+    sessions: Option<String>,
+}
+
 /// The DPoP state of one `authFetch`.
 pub struct Dpop {
     /// Where the key persists (`None`: memory).
-    persist: Option<String>,
+    persist: Option<Persist>,
     /// The key pair as it is being made or read: one promise, so that concurrent first uses
     /// agree on one key.
     pair: RefCell<Option<Promise>>,
@@ -100,9 +132,10 @@ pub struct Dpop {
     ath: RefCell<Option<(String, String)>>,
 }
 
-/// A request's `htu` (its URL without query and fragment) and origin.
+/// A request's `htu` (its URL without query and fragment, resolved as fetch resolves it) and
+/// origin.
 pub fn target(url: &str) -> Option<(String, String)> {
-    let base = js::page_href();
+    let base = js::base_url();
     let u = match &base {
         Some(b) => Url::new_with_base(url, b),
         None => Url::new(url),
@@ -171,10 +204,11 @@ fn generate() -> Result<Promise, JsValue> {
         .generate_key_with_object(&params, false, &usages)
 }
 
-/// The key pair stored under `name`, or a new one stored there.
-async fn stored_pair(name: String) -> Result<JsValue, JsValue> {
+/// The key pair stored under `p.name`, or a new one stored there. A session's key is marked as
+/// seen now, and other sessions' keys not seen for [`SESSION_KEY_LIFE`] are deleted.
+async fn stored_pair(p: &Persist) -> Result<JsValue, JsValue> {
     let db = open().await?;
-    let key = JsValue::from_str(&name);
+    let key = JsValue::from_str(&p.name);
     let read = |db: &IdbDatabase| -> Result<IdbRequest, JsValue> {
         store(db, IdbTransactionMode::Readonly)?.get(&key)
     };
@@ -190,14 +224,85 @@ async fn stored_pair(name: String) -> Result<JsValue, JsValue> {
             Err(_) => done(&read(&db)?).await?,
         }
     };
+    if let Some(prefix) = &p.sessions {
+        let _ = sweep(&db, &key, &pair, prefix).await;
+    }
     db.close();
     Ok(pair)
 }
 
+/// Marks the session key `pair` (under `key`) as seen, and deletes the keys of sessions (names
+/// starting with `prefix`) not seen for a week.
+async fn sweep(
+    db: &IdbDatabase,
+    key: &JsValue,
+    pair: &JsValue,
+    prefix: &str,
+) -> Result<(), JsValue> {
+    let now = js_sys::Date::now();
+    let _ = js_sys::Reflect::set(pair, &js::name("seen"), &JsValue::from_f64(now));
+    let keys = store(db, IdbTransactionMode::Readwrite)?;
+    keys.put_with_key(pair, key)?;
+    let names = keys.get_all_keys()?;
+    let pairs = keys.get_all()?;
+    let names: Array = done(&names).await?.unchecked_into();
+    let pairs: Array = done(&pairs).await?.unchecked_into();
+    for (name, other) in names.iter().zip(pairs.iter()) {
+        let stale = js::get(&other, &js::name("seen"))
+            .as_f64()
+            .is_none_or(|seen| seen < now - SESSION_KEY_LIFE);
+        let theirs = name.as_string().is_some_and(|n| n.starts_with(prefix));
+        if theirs && stale && name != *key {
+            keys.delete(&name)?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the key pair stored under `name`.
+async fn delete_pair(name: String) -> Result<(), JsValue> {
+    let db = open().await?;
+    let deleted = store(&db, IdbTransactionMode::Readwrite)?.delete(&JsValue::from_str(&name))?;
+    let _ = done(&deleted).await;
+    db.close();
+    Ok(())
+}
+
+/// This session's id (kept in sessionStorage as `<storage key>:dpop`, made on first use).
+fn session_id(key: &str) -> Option<String> {
+    use gloo_storage::{SessionStorage, Storage};
+    let mut item = String::from(key);
+    item.push_str(":dpop");
+    if let Ok(id) = SessionStorage::get::<String>(&item) {
+        return Some(id);
+    }
+    let id = random(12).ok()?;
+    SessionStorage::set(&item, &id).ok()?;
+    Some(id)
+}
+
 impl Dpop {
-    /// DPoP for an `authFetch`; `persist`: the storage key, when the key pair is kept in
-    /// IndexedDB.
-    pub fn new(persist: Option<String>) -> Dpop {
+    /// DPoP for an `authFetch` whose tokens are kept in `storage` under `key` (see the module
+    /// docs for where its key pair is kept).
+    pub fn new(storage: StorageKind, key: &str) -> Dpop {
+        let persist = match storage {
+            StorageKind::Memory => None,
+            StorageKind::Local => Some(Persist {
+                name: String::from(key),
+                sessions: None,
+            }),
+            // Without sessionStorage (it was checked for with the options), a key in memory.
+            StorageKind::Session => session_id(key).map(|id| {
+                let mut prefix = String::from(key);
+                prefix.push('#');
+                let mut name = prefix.clone();
+                name.push_str(&id);
+                Persist {
+                    name,
+                    sessions: Some(prefix),
+                }
+            }),
+        };
         Dpop {
             persist,
             pair: RefCell::new(None),
@@ -213,12 +318,15 @@ impl Dpop {
             return p.clone();
         }
         let made = match &self.persist {
-            Some(name) => {
-                let name = name.clone();
+            Some(p) => {
+                let p = Persist {
+                    name: p.name.clone(),
+                    sessions: p.sessions.clone(),
+                };
                 super::send::promise(async move {
                     // Where IndexedDB cannot be used (some private modes), the key lives in
                     // memory: the session still works, only a reload loses it.
-                    match stored_pair(name).await {
+                    match stored_pair(&p).await {
                         Ok(p) => Ok(p),
                         Err(_) => JsFuture::from(generate()?).await,
                     }
@@ -229,6 +337,20 @@ impl Dpop {
         };
         *self.pair.borrow_mut() = Some(made.clone());
         made
+    }
+
+    /// Forgets the key this `authFetch` had (a logout); `delete`: deletes the stored one too
+    /// (this tab logged out). The next use makes (or reads) another.
+    pub fn forget(&self, delete: bool) {
+        *self.pair.borrow_mut() = None;
+        *self.key.borrow_mut() = None;
+        *self.ath.borrow_mut() = None;
+        if let (true, Some(p)) = (delete, &self.persist) {
+            let name = p.name.clone();
+            super::flight::spawn(async move {
+                let _ = delete_pair(name).await;
+            });
+        }
     }
 
     /// The key, ready to sign with (made or read on first use).
@@ -279,6 +401,27 @@ impl Dpop {
         Ok(key)
     }
 
+    /// The key to sign for tokens bound to the key with thumbprint `bound` (when known): when
+    /// it is not the one this `authFetch` has, the stored one is read again (another tab logged
+    /// in with a new key); when that is another one too, the key is gone: [`key_lost`].
+    pub async fn key_for(&self, bound: Option<&str>) -> Result<Rc<Key>, JsValue> {
+        let key = self.key().await?;
+        let Some(bound) = bound else {
+            return Ok(key);
+        };
+        if key.jkt == bound {
+            return Ok(key);
+        }
+        if self.persist.is_some() {
+            self.forget(false);
+            let again = self.key().await?;
+            if again.jkt == bound {
+                return Ok(again);
+            }
+        }
+        Err(key_lost())
+    }
+
     /// The last nonce `origin` gave, if any.
     pub fn nonce(&self, origin: &str) -> Option<String> {
         self.nonces
@@ -321,8 +464,9 @@ impl Dpop {
         htu: &str,
         origin: &str,
         access: Option<&str>,
+        bound: Option<&str>,
     ) -> Result<String, JsValue> {
-        let key = self.key().await?;
+        let key = self.key_for(bound).await?;
         let ath = match access {
             Some(a) => Some(self.ath(a).await?),
             None => None,

@@ -4,7 +4,9 @@
 //!
 //! Requests waiting for a flight wait in Rust ([`super::wait::Waiters`]) and learn whether it
 //! gave tokens. Its end is settled once, by whichever comes first: the hook's result, the timer,
-//! or new tokens from the app.
+//! or new tokens from the app. A result that comes after the timer (the token request was left
+//! to finish: the server may have rotated the refresh token) is installed unless newer tokens
+//! arrived meanwhile ([`crate::session::Session::answered_late`]).
 
 use alloc::rc::Rc;
 use js_sys::{Function, Promise};
@@ -17,23 +19,29 @@ use web_sys::AbortController;
 use super::js::{self, report};
 use super::options::TokenSet;
 use super::send::{challenges_of, www_authenticate, ChallengeOut};
+use super::store::Beat;
 use super::wait::{RefreshWait, Waiters};
-use super::Shell;
-use crate::session::FlightId;
+use super::{Shared, Shell};
+use crate::session::{FlightId, Late};
 
 /// The refresh that is running, as the shell sees it.
 pub struct Flight {
-    id: FlightId,
+    pub(super) id: FlightId,
     /// The requests waiting for it.
-    waiters: Waiters,
+    pub(super) waiters: Waiters,
     /// Aborts `ctx.signal` (timeout, or tokens set or cleared meanwhile).
-    controller: Option<AbortController>,
+    pub(super) controller: Option<AbortController>,
     /// The timeout's timer, if there is one.
-    timer: JsValue,
+    pub(super) timer: JsValue,
     /// The request whose 401 started it (or that found the token about to expire).
     url: String,
     /// That 401, or undefined for a proactive refresh.
     response: JsValue,
+    /// When it started (ms since the epoch): with the timeout, the deadline other tabs are told.
+    started: u64,
+    /// With `crossTab`: keeps the cross-tab lock's record fresh while the flight runs, so that
+    /// no tab takes the lock from this one meanwhile.
+    beat: Option<Beat>,
 }
 
 /// Why a refresh gave no tokens.
@@ -42,6 +50,29 @@ pub enum Failure {
     Threw(JsValue),
     /// It took longer than `refreshTimeoutMs`.
     TimedOut,
+}
+
+/// What a failed refresh means for the session.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Gone {
+    /// Nothing is known to be wrong with the tokens: a later 401 may try again.
+    No,
+    /// The grant is gone (`invalid_grant` from the built-in grant): the tokens are cleared
+    /// everywhere.
+    Grant,
+    /// With DPoP, the key the tokens are bound to is gone from this tab: they are forgotten
+    /// here.
+    Key,
+}
+
+impl Gone {
+    fn of(e: &JsValue, builtin: bool) -> Gone {
+        match super::oauth::code_of(e).as_deref() {
+            Some("invalid_grant") if builtin => Gone::Grant,
+            Some(super::dpop::KEY_LOST) => Gone::Key,
+            _ => Gone::No,
+        }
+    }
 }
 
 /// A JS value inside a serialized object, passed through as it is.
@@ -119,12 +150,50 @@ pub fn timeout_handler(shell: alloc::rc::Weak<Shell>) -> Function {
     let f = Closure::<dyn Fn(f64)>::new(move |id: f64| {
         let Some(s) = shell.upgrade() else { return };
         // A timer of a refresh that has ended meanwhile finds another one (or none) running.
-        let current = s.session.borrow().flight();
+        let current = s.shared.session.borrow().flight();
         if let Some(flight) = current.filter(|f| f.get() as f64 == id) {
             s.settle(flight, Err(Failure::TimedOut));
         }
     });
     f.into_js_value().unchecked_into()
+}
+
+impl Shared {
+    /// A 401 waits for refresh `id`: when it is a proactive one that no 401 had joined yet, the
+    /// flight takes this 401 (and its URL) as the one to report should it fail.
+    pub(super) fn join_flight(
+        &self,
+        id: FlightId,
+        url: impl FnOnce() -> String,
+        response: &JsValue,
+    ) {
+        if let Some(f) = &mut *self.flight.borrow_mut() {
+            if f.id == id && f.response.is_undefined() {
+                f.response = response.clone();
+                f.url = url();
+            }
+        }
+    }
+
+    /// Waits for refresh `id` while it runs; for one that has ended (a request whose body was
+    /// being read while it ran), how it ended.
+    pub(super) fn wait_flight(&self, id: FlightId) -> RefreshWait {
+        if let Some(f) = &mut *self.flight.borrow_mut() {
+            if f.id == id {
+                return f.waiters.wait();
+            }
+        }
+        let ok = self.session.borrow().outcome(id) == Some(crate::session::Outcome::Succeeded);
+        RefreshWait::ended(ok)
+    }
+
+    /// The heartbeat of flight `id`'s cross-tab lock, if it holds one.
+    fn beat_of(&self, id: FlightId) -> Option<Beat> {
+        match &*self.flight.borrow() {
+            Some(f) if f.id == id => f.beat.clone(),
+            _ => None,
+        }
+    }
 }
 
 impl Shell {
@@ -199,37 +268,9 @@ impl Shell {
         }
     }
 
-    /// A 401 waits for refresh `id`: when it is a proactive one that no 401 had joined yet, the
-    /// flight takes this 401 (and its URL) as the one to report should it fail.
-    pub(super) fn join_flight(
-        &self,
-        id: FlightId,
-        url: impl FnOnce() -> String,
-        response: &JsValue,
-    ) {
-        if let Some(f) = &mut *self.flight.borrow_mut() {
-            if f.id == id && f.response.is_undefined() {
-                f.response = response.clone();
-                f.url = url();
-            }
-        }
-    }
-
-    /// Waits for refresh `id` while it runs; for one that has ended (a request whose body was
-    /// being read while it ran), how it ended.
-    pub(super) fn wait_flight(&self, id: FlightId) -> RefreshWait {
-        if let Some(f) = &mut *self.flight.borrow_mut() {
-            if f.id == id {
-                return f.waiters.wait();
-            }
-        }
-        let ok = self.session.borrow().outcome(id) == Some(crate::session::Outcome::Succeeded);
-        RefreshWait::ended(ok)
-    }
-
     /// Starts refresh `id` (the session has just decided on it). `response` is the 401 that
     /// called for it, undefined for a proactive refresh. Waiting for it is
-    /// [`Shell::wait_flight`].
+    /// [`Shared::wait_flight`].
     pub(super) fn start_flight(self: &Rc<Self>, id: FlightId, url: &str, response: &JsValue) {
         let controller = AbortController::new().ok();
         let timer = match self.opts.timeout_ms {
@@ -241,13 +282,16 @@ impl Shell {
         let signal = controller
             .as_ref()
             .map_or(JsValue::UNDEFINED, |c| c.signal().into());
-        *self.flight.borrow_mut() = Some(Flight {
+        let since = self.shared.session.borrow().generation();
+        *self.shared.flight.borrow_mut() = Some(Flight {
             id,
             waiters: Waiters::default(),
             controller,
             timer,
             url: String::from(url),
             response: response.clone(),
+            started: js::now(),
+            beat: None,
         });
         self.emit(
             "refresh-start",
@@ -256,39 +300,65 @@ impl Shell {
             None,
             Some(response.is_undefined()),
         );
-        spawn(self.clone().run_flight(id, response.clone(), signal));
+        spawn(self.clone().run_flight(id, response.clone(), signal, since));
     }
 
     /// The flight's work: under the cross-tab lock when tabs share tokens, adopt what another
-    /// tab stored meanwhile, else call the app's `refresh`. The lock is held until the flight
-    /// has settled (the tokens are stored).
-    async fn run_flight(self: Rc<Self>, id: FlightId, response: JsValue, signal: JsValue) {
-        let store = match &self.store {
+    /// tab stored meanwhile, else refresh. The lock is held until the refresh's work is done
+    /// (its tokens are stored, or the token request a timed-out built-in grant left running
+    /// has answered); its record stays fresh while the flight runs (see [`super::store`]).
+    async fn run_flight(
+        self: Rc<Self>,
+        id: FlightId,
+        response: JsValue,
+        signal: JsValue,
+        since: u64,
+    ) {
+        let sh = self.shared.clone();
+        let store = match &sh.store {
             Some(store) if self.opts.cross_tab => store,
-            _ => return self.refresh(id, &response, &signal).await,
+            _ => return self.refresh(id, &response, &signal, since).await,
         };
-        let _lock = store.lock(self.opts.lock_timeout_ms).await;
+        // Other tabs do not take the lock before this flight's own deadline, nor while it beats.
+        let started = sh.flight.borrow().as_ref().map_or(0, |f| f.started);
+        let deadline = self
+            .opts
+            .timeout_ms
+            .map_or(0, |ms| started.saturating_add(ms as u64));
+        let lock = store.lock(self.opts.lock_timeout_ms, deadline).await;
+        match &mut *sh.flight.borrow_mut() {
+            Some(f) if f.id == id => f.beat = lock.beat(),
+            // It ended while this tab waited for the lock (another tab's tokens arrived).
+            _ => return,
+        }
         // Another tab may have refreshed while this one waited for the lock: use its tokens
         // rather than present the refresh token a second time.
         if let Some(record) = store.load() {
-            let adopt = self.session.borrow().should_adopt(Some(record.access()));
+            let adopt = sh.session.borrow().should_adopt(Some(record.access()));
             if adopt {
                 return self.settle(id, Ok(record.into_tokens()));
             }
         }
-        self.refresh(id, &response, &signal).await
+        self.refresh(id, &response, &signal, since).await;
+        drop(lock);
     }
 
-    /// Calls the app's `refresh` hook for flight `id` (if it is still current) and settles the
-    /// flight with what it gives.
-    async fn refresh(&self, id: FlightId, response: &JsValue, signal: &JsValue) {
-        if self.session.borrow().flight() != Some(id) {
+    /// Refreshes for flight `id` (if it is still current) with the app's `refresh` hook or the
+    /// built-in grant, and settles the flight with what it gives (or, if the flight ended
+    /// first, installs a late answer: see [`Shell::answered_late`]).
+    async fn refresh(
+        self: &Rc<Self>,
+        id: FlightId,
+        response: &JsValue,
+        signal: &JsValue,
+        since: u64,
+    ) {
+        let sh = &self.shared;
+        if sh.session.borrow().flight() != Some(id) {
             return;
         }
         let Some(hook) = &self.opts.refresh else {
-            // The built-in refresh grant (options.oauth).
-            let result = self.refresh_grant(signal).await.map_err(Failure::Threw);
-            return self.settle(id, result);
+            return self.grant(id, since).await;
         };
         let raw = self.fetch_fn();
         // Bound, so that `ctx.fetch(…)` does not call the browser's fetch on `ctx`.
@@ -297,7 +367,7 @@ impl Shell {
             None => raw,
         };
         let header = www_authenticate(response);
-        let refresh_token = self.session.borrow().refresh_token().map(String::from);
+        let refresh_token = sh.session.borrow().refresh_token().map(String::from);
         let ctx = to_js(&RefreshContext {
             refresh_token: refresh_token.as_deref(),
             challenges: challenges_of(header.as_deref()),
@@ -314,40 +384,131 @@ impl Shell {
                 }),
             },
         };
-        self.settle(id, result)
+        self.finish(id, since, result)
+    }
+
+    /// The built-in refresh grant for flight `id`. Its token request is never aborted: were
+    /// the server to rotate the refresh token and the answer be dropped, the next refresh would
+    /// present a dead one (and a server with reuse detection would end the session). So a
+    /// timed-out request finishes in the background, a later refresh waits for it, and its
+    /// answer is installed unless newer tokens arrived meanwhile.
+    async fn grant(self: &Rc<Self>, id: FlightId, since: u64) {
+        let sh = &self.shared;
+        let out = sh.grant.borrow().clone();
+        if let Some(out) = out {
+            let _ = JsFuture::from(out).await;
+            // Its late answer, if any, ended this flight already (it superseded it).
+            if sh.session.borrow().flight() != Some(id) {
+                return;
+            }
+        }
+        let (done, end) = js::deferred();
+        *sh.grant.borrow_mut() = Some(done);
+        // Other tabs keep waiting for the lock while the request is out, past the deadline.
+        let beat = sh.beat_of(id);
+        let result = self.refresh_grant().await.map_err(Failure::Threw);
+        drop(beat);
+        *sh.grant.borrow_mut() = None;
+        let _ = end.call0(&JsValue::UNDEFINED);
+        self.finish(id, since, result);
+    }
+
+    /// The result of flight `id`'s refresh: it settles the flight if the flight is still
+    /// current; else it came late (see [`Shell::answered_late`]).
+    fn finish(self: &Rc<Self>, id: FlightId, since: u64, result: Result<TokenSet, Failure>) {
+        if self.shared.session.borrow().flight() == Some(id) {
+            self.settle(id, result);
+        } else {
+            self.answered_late(since, result);
+        }
+    }
+
+    /// A refresh's answer that came after its flight ended (it timed out, or tokens were set or
+    /// cleared meanwhile; the callers already got their answer). Tokens are installed unless
+    /// newer ones arrived meanwhile; after a logout, the refresh token they bring is revoked.
+    /// `invalid_grant` means the grant is gone: the tokens of that grant are cleared.
+    fn answered_late(self: &Rc<Self>, since: u64, result: Result<TokenSet, Failure>) {
+        let sh = &self.shared;
+        match result {
+            Ok(t) => {
+                let (bound, jkt, refresh) = (t.dpop, t.jkt.clone(), t.refresh.clone());
+                let late = sh.session.borrow_mut().answered_late(
+                    since,
+                    t.access,
+                    t.refresh,
+                    t.expiry,
+                    js::now(),
+                );
+                match late {
+                    Late::Installed(superseded) => {
+                        sh.bound.set(bound);
+                        *sh.jkt.borrow_mut() = jkt;
+                        sh.tokens_changed(true);
+                        let url = js::page_href().unwrap_or_default();
+                        self.emit("refresh-success", &url, Some("late"), None, None);
+                        if let Some(id) = superseded {
+                            sh.cancel_flight(id, true);
+                        }
+                    }
+                    Late::Discarded => {
+                        let logged_out = sh.session.borrow().refresh_token().is_none();
+                        if let (true, Some(rt)) = (logged_out, refresh) {
+                            self.revoke_later(rt);
+                        }
+                    }
+                }
+            }
+            Err(Failure::Threw(e)) => {
+                let unchanged = sh.session.borrow().generation() == since;
+                if unchanged && Gone::of(&e, self.opts.refresh.is_none()) == Gone::Grant {
+                    let cancelled = sh.session.borrow_mut().clear();
+                    sh.tokens_changed(true);
+                    if let Some(id) = cancelled {
+                        sh.cancel_flight(id, false);
+                    }
+                }
+            }
+            Err(Failure::TimedOut) => {}
+        }
     }
 
     /// The end of flight `id`: install the tokens or report the failure, then release the
     /// requests waiting for it. A flight that already ended (timed out, superseded) is ignored.
     pub(super) fn settle(&self, id: FlightId, result: Result<TokenSet, Failure>) {
-        let Some(f) = self.take_flight(id) else {
-            return;
-        };
+        let sh = &self.shared;
         let (proactive, reported) = {
-            let s = self.session.borrow();
+            let s = sh.session.borrow();
             (s.flight_is_proactive(), s.failure_is_reported())
+        };
+        let Some(f) = sh.take_flight(id) else {
+            return;
         };
         let ok = match result {
             Ok(t) => {
-                self.dpop_bound.set(t.dpop && self.dpop.is_some());
+                sh.bound.set(t.dpop);
+                *sh.jkt.borrow_mut() = t.jkt;
                 let now = js::now();
-                self.session
+                sh.session
                     .borrow_mut()
                     .refresh_succeeded(id, t.access, t.refresh, t.expiry, now);
-                self.tokens_changed(true);
+                sh.tokens_changed(true);
                 self.emit("refresh-success", &f.url, None, None, None);
                 true
             }
             Err(failure) => {
-                self.session.borrow_mut().refresh_failed(id);
-                // The built-in grant's `invalid_grant`: the grant is gone, so are the tokens.
-                if let Failure::Threw(e) = &failure {
-                    if self.opts.refresh.is_none()
-                        && super::oauth::code_of(e).as_deref() == Some("invalid_grant")
-                    {
-                        self.session.borrow_mut().clear();
-                        self.dpop_bound.set(false);
-                        self.tokens_changed(true);
+                let gone = match &failure {
+                    Failure::Threw(e) => Gone::of(e, self.opts.refresh.is_none()),
+                    Failure::TimedOut => Gone::No,
+                };
+                match gone {
+                    // A failed proactive refresh counts only once a 401 waits for it.
+                    Gone::No => {
+                        sh.session.borrow_mut().refresh_failed(id);
+                    }
+                    // No guess: the tokens cannot work any more, however the refresh started.
+                    Gone::Grant | Gone::Key => {
+                        sh.session.borrow_mut().refresh_revoked(id);
+                        sh.tokens_changed(gone == Gone::Grant);
                     }
                 }
                 let (reason, error) = match failure {
@@ -358,6 +519,7 @@ impl Shell {
                         }
                         ("refresh_timeout", e)
                     }
+                    Failure::Threw(e) if gone == Gone::Key => (super::dpop::KEY_LOST, e),
                     Failure::Threw(e) => ("refresh_failed", e),
                 };
                 self.emit(
@@ -369,40 +531,14 @@ impl Shell {
                 );
                 // A failed proactive refresh is no failure yet: the token may still be good.
                 // The requests go out with it, and a 401 then gets a refresh of its own. Once a
-                // 401 waits for it, it is a failed refresh like any other.
-                if reported {
+                // 401 waits for it, it is a failed refresh like any other; and a refresh that
+                // finds the grant or the key gone is one however it started.
+                if reported || gone != Gone::No {
                     self.auth_failure(reason, Some(&error), &f.url, &f.response);
                 }
                 false
             }
         };
-        f.waiters.release(ok);
-    }
-
-    /// Takes flight `id` out of its slot (if it is still the current one) and stops its timer.
-    fn take_flight(&self, id: FlightId) -> Option<Flight> {
-        let f = {
-            let mut slot = self.flight.borrow_mut();
-            match &*slot {
-                Some(f) if f.id == id => slot.take(),
-                _ => None,
-            }
-        }?;
-        if !f.timer.is_undefined() {
-            js::clear_timeout(&f.timer);
-        }
-        Some(f)
-    }
-
-    /// Ends flight `id` without the hook's result (the tokens were set or cleared): its
-    /// waiters go on with `ok`, its hook's signal aborts.
-    pub(super) fn cancel_flight(&self, id: FlightId, ok: bool) {
-        let Some(f) = self.take_flight(id) else {
-            return;
-        };
-        if let Some(c) = &f.controller {
-            c.abort();
-        }
         f.waiters.release(ok);
     }
 }

@@ -235,9 +235,20 @@ pub fn page_origin() -> Option<String> {
     place()?.origin().as_string().filter(|o| o != "null")
 }
 
-/// The page's URL, for resolving relative request URLs, or `None` (Node).
+/// The page's (or worker's) URL, or `None` (Node).
 pub fn page_href() -> Option<String> {
     place()?.href().as_string()
+}
+
+/// The base URL fetch resolves a relative URL against, read now: in a window the document's
+/// base URL (a `<base href>` counts), in a worker its location; `None` in Node.
+pub fn base_url() -> Option<String> {
+    if let Some(doc) = global().document().dyn_ref::<web_sys::Document>() {
+        if let Ok(Some(base)) = doc.base_uri() {
+            return Some(base);
+        }
+    }
+    page_href()
 }
 
 /// The origin of `url` resolved against `base`, as the WHATWG URL parser gives it.

@@ -40,27 +40,23 @@ pub mod send;
 pub mod store;
 pub mod wait;
 
-use alloc::rc::Rc;
+use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, RefCell};
-use js_sys::{Function, Object};
+use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::session::Session;
+use crate::session::{FlightId, Session};
 use flight::Flight;
-use options::{Options, TokenSet};
+use options::{Options, StorageKind, TokenSet};
 use store::Store;
 
-/// The state of one `authFetch`.
+/// The state of one `authFetch`: its options and what it made of them, and the session it
+/// shares with the other instances of this realm on the same storage key ([`Shared`]).
 pub struct Shell {
     opts: Options,
-    /// Whether relative URLs (the page's own origin) may get the token.
-    page_allowed: bool,
-    session: RefCell<Session>,
-    flight: RefCell<Option<Flight>>,
-    /// `Bearer <token>` for the current access token (undefined without one), made once per
-    /// token set.
-    auth: RefCell<JsValue>,
+    /// The token set and the refresh, shared by storage key.
+    shared: Rc<Shared>,
     /// The global fetch when this `authFetch` was made, for when the global one is later
     /// replaced by an `authFetch`.
     fallback_fetch: JsValue,
@@ -73,7 +69,6 @@ pub struct Shell {
     last_policy: RefCell<Option<(JsValue, bool)>>,
     /// The success path's response handler (see [`send::response_handler`]).
     on_response: Function,
-    store: Option<Store>,
     /// Page and worker event listeners, removed when this is dropped.
     listeners: RefCell<Vec<page::Listener>>,
     /// The authorization server's endpoints, once known.
@@ -82,10 +77,158 @@ pub struct Shell {
     pending: RefCell<Option<oauth::PendingLogin>>,
     /// DPoP, with `options.dpop`.
     dpop: Option<dpop::Dpop>,
-    /// Whether the current access token is DPoP-bound.
-    dpop_bound: Cell<bool>,
     /// The last step-up signalled: the token generation it was for, and when (ms).
     step_up: Cell<Option<(u64, u64)>>,
+}
+
+/// What the `authFetch` instances of one realm (a page, a worker) that keep their tokens under
+/// the same Web Storage key share: one token set and one refresh at a time. React's StrictMode
+/// and hot reloading make a second instance of an app's `authFetch`; were each to keep its own
+/// session, the second would present a refresh token the first had already rotated, and a
+/// server with reuse detection would log the user out. An instance with `storage: 'memory'`
+/// has a session of its own.
+pub struct Shared {
+    /// The storage area and key it is shared under (`None`: memory, not shared).
+    name: Option<(StorageKind, String)>,
+    session: RefCell<Session>,
+    flight: RefCell<Option<Flight>>,
+    /// `Bearer <token>` (or `DPoP <token>`) for the current access token (undefined without
+    /// one), made once per token set.
+    auth: RefCell<JsValue>,
+    /// Whether the current access token is DPoP-bound (`token_type: DPoP`).
+    bound: Cell<bool>,
+    /// With DPoP: the thumbprint of the key the current tokens are bound to, when known.
+    jkt: RefCell<Option<String>>,
+    store: Option<Store>,
+    /// A token request of the built-in refresh grant that is still out, settled when it ends:
+    /// its answer may rotate the refresh token, so no other refresh presents it meanwhile.
+    grant: RefCell<Option<Promise>>,
+}
+
+thread_local! {
+    /// The shared sessions of this realm, by storage area and key.
+    static SESSIONS: RefCell<Vec<Weak<Shared>>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Shared {
+    fn new(name: Option<(StorageKind, String)>, store: Option<Store>) -> Shared {
+        Shared {
+            name,
+            session: RefCell::new(Session::new()),
+            flight: RefCell::new(None),
+            auth: RefCell::new(JsValue::UNDEFINED),
+            bound: Cell::new(false),
+            jkt: RefCell::new(None),
+            store,
+            grant: RefCell::new(None),
+        }
+    }
+
+    /// The session for `opts`: the one an instance of this realm already keeps under the same
+    /// storage key, else a new one (with what storage holds).
+    fn of(opts: &Options) -> Rc<Shared> {
+        if opts.storage == StorageKind::Memory {
+            return Rc::new(Shared::new(None, None));
+        }
+        let name = (opts.storage, opts.storage_key.clone());
+        let found = SESSIONS.with(|list| {
+            let mut list = list.borrow_mut();
+            list.retain(|w| w.strong_count() > 0);
+            list.iter()
+                .filter_map(Weak::upgrade)
+                .find(|s| s.name.as_ref() == Some(&name))
+        });
+        if let Some(s) = found {
+            return s;
+        }
+        let shared = Rc::new(Shared::new(
+            Some(name),
+            Store::new(opts.storage, &opts.storage_key),
+        ));
+        if let Some(record) = shared.store.as_ref().and_then(Store::load) {
+            shared.install(record.into_tokens(), false);
+        }
+        SESSIONS.with(|list| list.borrow_mut().push(Rc::downgrade(&shared)));
+        shared
+    }
+
+    /// Installs a token set (from the app, storage or another tab); `store` writes it to
+    /// storage too. A running refresh is superseded: its waiters go on with these tokens.
+    fn install(&self, t: TokenSet, store: bool) {
+        self.bound.set(t.dpop);
+        *self.jkt.borrow_mut() = t.jkt;
+        let superseded =
+            self.session
+                .borrow_mut()
+                .set_tokens(t.access, t.refresh, t.expiry, js::now());
+        self.tokens_changed(store);
+        if let Some(id) = superseded {
+            self.cancel_flight(id, true);
+        }
+    }
+
+    /// Keeps the header value (and, with `store`, the storage) in step with the session.
+    fn tokens_changed(&self, store: bool) {
+        let (access, refresh, at) = {
+            let s = self.session.borrow();
+            (
+                s.access_token().map(String::from),
+                s.refresh_token().map(String::from),
+                s.expires_at_ms(),
+            )
+        };
+        if access.is_none() {
+            self.bound.set(false);
+            *self.jkt.borrow_mut() = None;
+        }
+        let dpop = self.bound.get();
+        *self.auth.borrow_mut() = match &access {
+            Some(a) => {
+                let mut v = String::with_capacity(a.len() + 7);
+                v.push_str(if dpop { "DPoP " } else { "Bearer " });
+                v.push_str(a);
+                JsValue::from_str(&v)
+            }
+            None => JsValue::UNDEFINED,
+        };
+        if let (true, Some(st)) = (store, &self.store) {
+            let jkt = self.jkt.borrow();
+            st.save(
+                access.as_deref(),
+                refresh.as_deref(),
+                at,
+                dpop,
+                jkt.as_deref(),
+            );
+        }
+    }
+
+    /// Takes flight `id` out of its slot (if it is still the current one) and stops its timer.
+    fn take_flight(&self, id: FlightId) -> Option<Flight> {
+        let f = {
+            let mut slot = self.flight.borrow_mut();
+            match &*slot {
+                Some(f) if f.id == id => slot.take(),
+                _ => None,
+            }
+        }?;
+        if !f.timer.is_undefined() {
+            js::clear_timeout(&f.timer);
+        }
+        Some(f)
+    }
+
+    /// Ends flight `id` without the hook's result (the tokens were set or cleared): its
+    /// waiters go on with `ok`, its hook's signal aborts.
+    fn cancel_flight(&self, id: FlightId, ok: bool) {
+        let Some(f) = self.take_flight(id) else {
+            return;
+        };
+        if let Some(c) = &f.controller {
+            c.abort();
+        }
+        f.waiters.release(ok);
+    }
 }
 
 /// The symbol that marks the functions `createAuthFetch` returns, so that a page that installs
@@ -113,8 +256,6 @@ pub fn create_auth_fetch(
     #[wasm_bindgen(unchecked_param_type = "AuthFetchOptions")] options: JsValue,
 ) -> Result<Function, JsValue> {
     let opts = Options::from_js(&options)?;
-    let page_allowed = js::page_origin().is_some_and(|o| opts.origins.contains(&o));
-    let store = Store::new(opts.storage, &opts.storage_key);
     let global_fetch = js::global().fetch();
     let fallback_fetch = if is_auth_fetch(&global_fetch) {
         JsValue::UNDEFINED
@@ -122,33 +263,24 @@ pub fn create_auth_fetch(
         global_fetch
     };
     let origin_values = opts.origins.iter().map(|o| JsValue::from_str(o)).collect();
-    let dpop = opts.dpop.then(|| {
-        dpop::Dpop::new(
-            (opts.storage != options::StorageKind::Memory).then(|| opts.storage_key.clone()),
-        )
-    });
+    let dpop = opts
+        .dpop
+        .then(|| dpop::Dpop::new(opts.storage, &opts.storage_key));
+    let shared = Shared::of(&opts);
     let shell = Rc::new_cyclic(|weak| Shell {
         origin_values,
         opts,
-        page_allowed,
-        session: RefCell::new(Session::new()),
-        flight: RefCell::new(None),
-        auth: RefCell::new(JsValue::UNDEFINED),
+        shared,
         fallback_fetch,
         on_response: send::response_handler(weak.clone()),
         on_timeout: flight::timeout_handler(weak.clone()),
         last_policy: RefCell::new(None),
-        store,
         listeners: RefCell::new(Vec::new()),
         endpoints: RefCell::new(None),
         pending: RefCell::new(None),
         dpop,
-        dpop_bound: Cell::new(false),
         step_up: Cell::new(None),
     });
-    if let Some(record) = shell.store.as_ref().and_then(Store::load) {
-        shell.install(record.into_tokens(), false);
-    }
     *shell.listeners.borrow_mut() = page::listen(&shell);
     Ok(function_of(shell))
 }
@@ -168,7 +300,7 @@ fn function_of(shell: Rc<Shell>) -> Function {
             msg.push_str(&what);
             js::type_error(&msg)
         })?;
-        s.install(t, true);
+        s.shared.install(t, true);
         Ok(())
     });
     js::define_value(&f, &js::name("setTokens"), &set.into_js_value());
@@ -177,7 +309,8 @@ fn function_of(shell: Rc<Shell>) -> Function {
     js::define_value(&f, &js::name("clearTokens"), &clear.into_js_value());
     let s = shell.clone();
     let token = Closure::<dyn Fn() -> JsValue>::new(move || {
-        s.session
+        s.shared
+            .session
             .borrow()
             .access_token()
             .map_or(JsValue::NULL, JsValue::from_str)
@@ -239,61 +372,27 @@ pub fn parse_challenges(
 }
 
 impl Shell {
-    /// Installs a token set (from the app, storage or another tab); `store` writes it to
-    /// storage too. A running refresh is superseded: its waiters go on with these tokens.
-    fn install(&self, t: TokenSet, store: bool) {
-        self.dpop_bound.set(t.dpop && self.dpop.is_some());
-        let superseded =
-            self.session
-                .borrow_mut()
-                .set_tokens(t.access, t.refresh, t.expiry, js::now());
-        self.tokens_changed(store);
-        if let Some(id) = superseded {
-            self.cancel_flight(id, true);
-        }
-    }
-
     /// Forgets both tokens (logout); `store` removes them from storage too, which logs every
-    /// tab out with `crossTab`, each with its `onAuthFailure` (`reason: 'logout'`).
+    /// tab out with `crossTab`, each with its `onAuthFailure` (`reason: 'logout'`). With DPoP
+    /// the key pair goes too: the next login binds its tokens to a new one (`store`: this tab
+    /// logged out, and deletes the stored key; other tabs forget theirs).
     fn logout(&self, store: bool) {
+        let sh = &self.shared;
         let had = {
-            let s = self.session.borrow();
+            let s = sh.session.borrow();
             s.access_token().is_some() || s.refresh_token().is_some()
         };
-        let cancelled = self.session.borrow_mut().clear();
-        self.dpop_bound.set(false);
-        self.tokens_changed(store);
+        let cancelled = sh.session.borrow_mut().clear();
+        sh.tokens_changed(store);
         if let Some(id) = cancelled {
-            self.cancel_flight(id, false);
+            sh.cancel_flight(id, false);
+        }
+        if let Some(d) = &self.dpop {
+            d.forget(store);
         }
         if self.opts.cross_tab && had {
             let here = js::page_href().unwrap_or_default();
             self.auth_failure("logout", None, &here, &JsValue::UNDEFINED);
-        }
-    }
-
-    /// Keeps the header value (and, with `store`, the storage) in step with the session.
-    fn tokens_changed(&self, store: bool) {
-        let (access, refresh, at) = {
-            let s = self.session.borrow();
-            (
-                s.access_token().map(String::from),
-                s.refresh_token().map(String::from),
-                s.expires_at_ms(),
-            )
-        };
-        let dpop = self.dpop_bound.get();
-        *self.auth.borrow_mut() = match &access {
-            Some(a) => {
-                let mut v = String::with_capacity(a.len() + 7);
-                v.push_str(if dpop { "DPoP " } else { "Bearer " });
-                v.push_str(a);
-                JsValue::from_str(&v)
-            }
-            None => JsValue::UNDEFINED,
-        };
-        if let (true, Some(st)) = (store, &self.store) {
-            st.save(access.as_deref(), refresh.as_deref(), at, dpop);
         }
     }
 }

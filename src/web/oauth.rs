@@ -1,7 +1,13 @@
 //! OAuth 2.0 for a public client (a single-page app): the authorization code flow with PKCE
 //! (RFC 7636, S256) and `state`, the refresh grant (RFC 6749 §6) used when the app gives no
 //! `refresh` hook, and revocation at logout (RFC 7009). The endpoints come from the options or
-//! from the authorization server's metadata (OpenID Connect discovery, else RFC 8414).
+//! from the authorization server's metadata: OpenID Connect discovery (`issuer` +
+//! `/.well-known/openid-configuration`, which works for issuers with a path, as Keycloak's
+//! realms), else RFC 8414 (`/.well-known/oauth-authorization-server` between host and path).
+//!
+//! Logout clears the session first (every tab with `crossTab`), then revokes the refresh token
+//! that was current at that moment, within the refresh timeout; a refresh that was running
+//! meanwhile has its answer discarded, and the refresh token it brings revoked too.
 //!
 //! Token endpoint answers: `invalid_grant` on a refresh means the grant is gone: the refresh
 //! fails, the tokens are cleared, the app's hook runs once (its `error.code` is the OAuth error);
@@ -31,6 +37,8 @@ pub struct Endpoints {
     authorization: Option<String>,
     token: String,
     revocation: Option<String>,
+    /// RFC 9207: the server says every authorization response carries `iss`.
+    iss_required: bool,
 }
 
 /// An authorization server's metadata, the fields used here.
@@ -44,6 +52,8 @@ struct Metadata {
     token_endpoint: Option<String>,
     #[serde(default)]
     revocation_endpoint: Option<String>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: Option<bool>,
 }
 
 /// What a token endpoint answers (RFC 6749 §5.1, §5.2).
@@ -166,16 +176,21 @@ pub async fn sha256(data: &[u8]) -> Result<Vec<u8>, JsValue> {
     Ok(js_sys::Uint8Array::new(&digest).to_vec())
 }
 
-/// The well-known metadata URL of an issuer (RFC 8414 §3: the path after the well-known part).
-fn well_known(issuer: &str, name: &str) -> Option<String> {
+/// The metadata URLs of an issuer, in the order they are tried: OpenID Connect Discovery's
+/// (`issuer` + `/.well-known/openid-configuration`), then RFC 8414's (the well-known part
+/// between the host and the issuer's path). For an issuer without a path they are the two
+/// well-known names at its root.
+fn well_known(issuer: &str) -> Option<[String; 2]> {
     let url = Url::new(issuer).ok()?;
     let path = url.pathname();
     let path = path.trim_end_matches('/');
-    let mut out = url.origin();
-    out.push_str("/.well-known/");
-    out.push_str(name);
-    out.push_str(path);
-    Some(out)
+    let mut oidc = url.origin();
+    oidc.push_str(path);
+    oidc.push_str("/.well-known/openid-configuration");
+    let mut rfc8414 = url.origin();
+    rfc8414.push_str("/.well-known/oauth-authorization-server");
+    rfc8414.push_str(path);
+    Some([oidc, rfc8414])
 }
 
 impl Shell {
@@ -216,8 +231,12 @@ impl Shell {
         JsFuture::from(Promise::resolve(&sent)).await?.dyn_into()
     }
 
-    /// The endpoints: from the options, else from the metadata (read once).
-    pub(super) async fn endpoints(&self) -> Result<Rc<Endpoints>, JsValue> {
+    /// The endpoints: from the options, else from the metadata (read once; `signal` aborts the
+    /// metadata requests).
+    pub(super) async fn endpoints_within(
+        &self,
+        signal: &JsValue,
+    ) -> Result<Rc<Endpoints>, JsValue> {
         if let Some(e) = &*self.endpoints.borrow() {
             return Ok(e.clone());
         }
@@ -227,21 +246,22 @@ impl Shell {
             authorization: o.authorization_endpoint.clone(),
             token: o.token_endpoint.clone().unwrap_or_default(),
             revocation: o.revocation_endpoint.clone(),
+            iss_required: false,
         };
         let complete = !e.token.is_empty() && e.authorization.is_some();
         if let (false, Some(issuer)) = (complete, &o.issuer) {
             let mut meta = None;
-            for name in ["openid-configuration", "oauth-authorization-server"] {
-                let Some(url) = well_known(issuer, name) else {
-                    continue;
-                };
-                let Ok(r) = self.raw_fetch(&url, None, &JsValue::UNDEFINED, None).await else {
+            for url in well_known(issuer).into_iter().flatten() {
+                let Ok(r) = self.raw_fetch(&url, None, signal, None).await else {
                     continue;
                 };
                 if !r.ok() {
                     continue;
                 }
-                let json = JsFuture::from(r.json()?).await?;
+                let Ok(json) = r.json() else { continue };
+                let Ok(json) = JsFuture::from(json).await else {
+                    continue;
+                };
                 if let Ok(m) = serde_wasm_bindgen::from_value::<Metadata>(json) {
                     meta = Some(m);
                     break;
@@ -253,7 +273,7 @@ impl Shell {
                     Some("the authorization server's metadata could not be read"),
                 )
             })?;
-            // RFC 8414 §3.3: the metadata must be the issuer's own.
+            // RFC 8414 §3.3, OpenID Connect Discovery §4.3: the metadata must be the issuer's own.
             if m.issuer.as_deref().map(|i| i.trim_end_matches('/'))
                 != Some(issuer.trim_end_matches('/'))
             {
@@ -267,6 +287,7 @@ impl Shell {
                 e.token = m.token_endpoint.unwrap_or_default();
             }
             e.revocation = e.revocation.or(m.revocation_endpoint);
+            e.iss_required = m.authorization_response_iss_parameter_supported == Some(true);
         }
         if e.token.is_empty() {
             return Err(oauth_error(
@@ -277,6 +298,11 @@ impl Shell {
         let e = Rc::new(e);
         *self.endpoints.borrow_mut() = Some(e.clone());
         Ok(e)
+    }
+
+    /// The endpoints (see [`Shell::endpoints_within`]).
+    pub(super) async fn endpoints(&self) -> Result<Rc<Endpoints>, JsValue> {
+        self.endpoints_within(&JsValue::UNDEFINED).await
     }
 
     fn login_key(&self) -> String {
@@ -375,7 +401,7 @@ impl Shell {
         }
         // RFC 9449 §10: bind the authorization code to the key.
         if let Some(d) = &self.dpop {
-            q.append("dpop_jkt", &d.key().await?.jkt);
+            q.append("dpop_jkt", &d.key_for(None).await?.jkt);
         }
         self.save_pending(Some(PendingLogin {
             state,
@@ -401,7 +427,7 @@ impl Shell {
         max_age: Option<u64>,
         response: &JsValue,
     ) {
-        let generation = self.session.borrow().generation();
+        let generation = self.shared.session.borrow().generation();
         let now = js::now();
         if let Some((g, at)) = self.step_up.get() {
             if g == generation && now.saturating_sub(at) < STEP_UP_BURST_MS {
@@ -462,27 +488,43 @@ impl Shell {
         };
         let url = Url::new(&href).map_err(|_| js::type_error("completeLogin: not a URL"))?;
         let q = url.search_params();
-        let pending = self.load_pending();
-        if let Some(error) = q.get("error") {
-            self.save_pending(None);
-            return Err(oauth_error(&error, q.get("error_description").as_deref()));
-        }
-        let Some(p) = pending.filter(|p| q.get("state").as_deref() == Some(p.state.as_str()))
+        // The state first: a callback that does not answer this app's login (another tab's,
+        // a forged one, a replay) changes nothing, not even when it carries an error.
+        let Some(p) = self
+            .load_pending()
+            .filter(|p| q.get("state").as_deref() == Some(p.state.as_str()))
         else {
             return Err(oauth_error(
                 "state_mismatch",
                 Some("the callback does not answer this app's login"),
             ));
         };
+        if let Some(error) = q.get("error") {
+            self.save_pending(None);
+            return Err(oauth_error(&error, q.get("error_description").as_deref()));
+        }
         let e = self.endpoints().await?;
-        // RFC 9207: when the server says who answered, it must be the issuer.
-        if let (Some(iss), Some(issuer)) = (q.get("iss"), &e.issuer) {
-            if iss.trim_end_matches('/') != issuer.trim_end_matches('/') {
+        // RFC 9207: when the server says who answered, it must be the issuer; when it says it
+        // always does, a callback that does not is refused (a mix-up attack strips it).
+        let iss = q.get("iss");
+        if let Some(issuer) = &e.issuer {
+            let wrong = match &iss {
+                Some(iss) => iss.trim_end_matches('/') != issuer.trim_end_matches('/'),
+                None => false,
+            };
+            if wrong || (iss.is_none() && e.iss_required) {
                 self.save_pending(None);
-                return Err(oauth_error(
-                    "issuer_mismatch",
-                    Some("the callback comes from another issuer"),
-                ));
+                return Err(if wrong {
+                    oauth_error(
+                        "issuer_mismatch",
+                        Some("the callback comes from another issuer"),
+                    )
+                } else {
+                    oauth_error(
+                        "issuer_missing",
+                        Some("the callback does not say which issuer answered"),
+                    )
+                });
             }
         }
         let code = q
@@ -498,23 +540,23 @@ impl Shell {
             params.append("resource", r);
         }
         self.save_pending(None);
-        let t = self
-            .token_request(&e.token, &params, &JsValue::UNDEFINED)
-            .await?;
-        self.install(t, true);
+        let t = self.token_request(&e.token, &params, None).await?;
+        self.shared.install(t, true);
         Ok(to_js(&Completed {
             return_to: p.return_to.as_deref(),
         }))
     }
 
     /// A token request; resolves with the tokens, or fails with an [`oauth_error`]. With DPoP
-    /// each attempt carries a fresh proof, and a `use_dpop_nonce` answer is retried once with
-    /// the nonce it gives.
+    /// each attempt carries a fresh proof of the key the grant is bound to (`bound`, its
+    /// thumbprint, for a refresh token; none for a code, which the login bound to the current
+    /// key), and a `use_dpop_nonce` answer is retried once with the nonce it gives. It is never
+    /// aborted (see [`Shell::grant`](super::Shell)).
     async fn token_request(
         &self,
         endpoint: &str,
         params: &UrlSearchParams,
-        signal: &JsValue,
+        bound: Option<&str>,
     ) -> Result<TokenSet, JsValue> {
         let target = match &self.dpop {
             Some(_) => Some(super::dpop::target(endpoint).ok_or_else(|| {
@@ -522,14 +564,25 @@ impl Shell {
             })?),
             None => None,
         };
+        let jkt = match &self.dpop {
+            Some(d) => Some(d.key_for(bound).await?.jkt.clone()),
+            None => None,
+        };
         let mut retried = false;
         loop {
             let proof = match (&self.dpop, &target) {
-                (Some(d), Some((htu, origin))) => Some(d.proof("POST", htu, origin, None).await?),
+                (Some(d), Some((htu, origin))) => {
+                    Some(d.proof("POST", htu, origin, None, bound).await?)
+                }
                 _ => None,
             };
             let r = self
-                .raw_fetch(endpoint, Some(params), signal, proof.as_deref())
+                .raw_fetch(
+                    endpoint,
+                    Some(params),
+                    &JsValue::UNDEFINED,
+                    proof.as_deref(),
+                )
                 .await?;
             let new_nonce = match (&self.dpop, &target) {
                 (Some(d), Some((_, origin))) => d.remember(origin, &r),
@@ -555,7 +608,10 @@ impl Shell {
                         .filter(|s| s.is_finite() && *s >= 0.0)
                         .map(|s| Expiry::In((s * 1000.0) as u64)),
                 )
-                .bound(token_type.is_some_and(|t| t.eq_ignore_ascii_case("DPoP")))),
+                .bound(
+                    token_type.is_some_and(|t| t.eq_ignore_ascii_case("DPoP")),
+                    jkt.clone(),
+                )),
                 // RFC 9449 §8: the server wants a nonce in the proof; it gave one.
                 Some(TokenResponse {
                     error: Some(code), ..
@@ -574,15 +630,23 @@ impl Shell {
         }
     }
 
-    /// The built-in refresh: the refresh grant at the token endpoint (`signal`: the flight's).
-    pub(super) async fn refresh_grant(&self, signal: &JsValue) -> Result<TokenSet, JsValue> {
+    /// The built-in refresh: the refresh grant at the token endpoint, with the refresh token
+    /// there is now (see [`Shell::grant`](super::Shell) for why it is never aborted).
+    pub(super) async fn refresh_grant(&self) -> Result<TokenSet, JsValue> {
         let o = self.oauth()?;
-        let Some(rt) = self.session.borrow().refresh_token().map(String::from) else {
+        let Some(rt) = self
+            .shared
+            .session
+            .borrow()
+            .refresh_token()
+            .map(String::from)
+        else {
             return Err(oauth_error(
                 "login_required",
                 Some("there is no refresh token"),
             ));
         };
+        let bound = self.shared.jkt.borrow().clone();
         let e = self.endpoints().await?;
         let params = UrlSearchParams::new()?;
         params.append("grant_type", "refresh_token");
@@ -591,26 +655,77 @@ impl Shell {
         if let Some(r) = &o.resource {
             params.append("resource", r);
         }
-        self.token_request(&e.token, &params, signal).await
+        self.token_request(&e.token, &params, bound.as_deref())
+            .await
     }
 
-    /// `authFetch.logout()`: revokes the refresh token where the server can (its answer does
-    /// not matter), then forgets the tokens everywhere.
-    pub(super) async fn oauth_logout(self: Rc<Self>) -> Result<JsValue, JsValue> {
-        let o = self.oauth()?;
-        let rt = self.session.borrow().refresh_token().map(String::from);
-        if let (Some(rt), Ok(e)) = (rt, self.endpoints().await) {
+    /// `authFetch.logout()`: forgets the tokens at once, everywhere (see [`Shell::logout`]),
+    /// before the promise is even made; then revokes the refresh token that was current (RFC
+    /// 7009) where the server can. It settles when the server answered, or after the refresh
+    /// timeout (10 s without one), whichever comes first; the answer does not matter.
+    pub(super) fn oauth_logout(
+        self: Rc<Self>,
+    ) -> impl core::future::Future<Output = Result<JsValue, JsValue>> {
+        let configured = self.oauth().map(|_| ());
+        let mut revoked = None;
+        if configured.is_ok() {
+            let rt = self
+                .shared
+                .session
+                .borrow()
+                .refresh_token()
+                .map(String::from);
+            self.logout(true);
+            revoked = rt.map(|rt| self.revoke(rt));
+        }
+        async move {
+            configured?;
+            if let Some((revoked, ms)) = revoked {
+                let either = js_sys::Array::of2(&revoked, &js::sleep(ms));
+                let _ = JsFuture::from(Promise::race(&either)).await;
+            }
+            Ok(JsValue::UNDEFINED)
+        }
+    }
+
+    /// Revokes refresh token `rt` in the background (a refresh that answered after a logout).
+    pub(super) fn revoke_later(self: &Rc<Self>, rt: String) {
+        if self.opts.oauth.is_some() {
+            let _ = self.revoke(rt);
+        }
+    }
+
+    /// Revokes refresh token `rt` where the server can: a promise of it, aborted after the
+    /// refresh timeout, and that timeout (ms).
+    fn revoke(self: &Rc<Self>, rt: String) -> (JsValue, f64) {
+        let ms = self.opts.timeout_ms.unwrap_or(10_000.0);
+        let controller = web_sys::AbortController::new().ok();
+        let signal: JsValue = controller
+            .as_ref()
+            .map_or(JsValue::UNDEFINED, |c| c.signal().into());
+        if let Some(c) = &controller {
+            let abort = js::get(c, &js::name("abort"));
+            if let Some(abort) = abort.dyn_ref::<js_sys::Function>() {
+                js::set_timeout(&abort.bind0(c), ms);
+            }
+        }
+        let Some(client_id) = self.opts.oauth.as_ref().map(|o| o.client_id.clone()) else {
+            return (Promise::resolve(&JsValue::UNDEFINED).into(), ms);
+        };
+        let shell = self.clone();
+        let revoked = super::send::promise(async move {
+            let e = shell.endpoints_within(&signal).await?;
             if let Some(endpoint) = &e.revocation {
                 let params = UrlSearchParams::new()?;
                 params.append("token", &rt);
                 params.append("token_type_hint", "refresh_token");
-                params.append("client_id", &o.client_id);
-                let _ = self
-                    .raw_fetch(endpoint, Some(&params), &JsValue::UNDEFINED, None)
-                    .await;
+                params.append("client_id", &client_id);
+                shell
+                    .raw_fetch(endpoint, Some(&params), &signal, None)
+                    .await?;
             }
-        }
-        self.logout(true);
-        Ok(JsValue::UNDEFINED)
+            Ok(JsValue::UNDEFINED)
+        });
+        (revoked, ms)
     }
 }

@@ -401,6 +401,8 @@ pub struct TokenSet {
     /// Whether the access token is DPoP-bound (`token_type: "DPoP"`): it goes out as
     /// `Authorization: DPoP …` with a proof.
     pub dpop: bool,
+    /// With DPoP: the thumbprint of the key the tokens are bound to, when known.
+    pub jkt: Option<String>,
 }
 
 /// `{ accessToken, refreshToken?, expiresIn? }`, each field of the right type.
@@ -473,12 +475,14 @@ impl TokenSet {
             refresh,
             expiry,
             dpop: false,
+            jkt: None,
         }
     }
 
-    /// The same tokens, DPoP-bound or not.
-    pub fn bound(mut self, dpop: bool) -> TokenSet {
+    /// The same tokens, DPoP-bound (to the key with thumbprint `jkt`, when known) or not.
+    pub fn bound(mut self, dpop: bool, jkt: Option<String>) -> TokenSet {
         self.dpop = dpop;
+        self.jkt = jkt.filter(|_| dpop);
         self
     }
 }

@@ -93,7 +93,9 @@ impl Shell {
     /// Another tab changed the shared tokens (or cleared localStorage): adopt new ones, or
     /// log out with it.
     fn storage_event(self: &Rc<Self>, e: &StorageEvent) {
-        let Some(store) = &self.store else { return };
+        let Some(store) = &self.shared.store else {
+            return;
+        };
         let ours = match e.key() {
             // localStorage.clear()
             None => true,
@@ -110,9 +112,9 @@ impl Shell {
         match store.load() {
             None => self.logout(false),
             Some(r) => {
-                let adopt = self.session.borrow().should_adopt(Some(r.access()));
+                let adopt = self.shared.session.borrow().should_adopt(Some(r.access()));
                 if adopt {
-                    self.install(r.into_tokens(), false);
+                    self.shared.install(r.into_tokens(), false);
                 }
             }
         }
@@ -121,6 +123,7 @@ impl Shell {
     /// A page that was hidden or offline is back: its timers may not have fired.
     fn woke(self: &Rc<Self>) {
         let id = self
+            .shared
             .session
             .borrow_mut()
             .check_expiry(js::now(), self.opts.skew_ms);

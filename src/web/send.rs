@@ -1,11 +1,21 @@
-//! One call: the origin check, the body captured at call time, the token, fetch, the 401 policy,
-//! the wait for a refresh, and the one retry.
+//! One call: where it goes, what fetch reads of it (taken at call time), the token, fetch, the
+//! 401 policy, the wait for a refresh, and the one retry.
 //!
-//! The success path (a request that can go now, its body reusable as given) makes no Rust
-//! future and no closure: the fetch promise is chained to one long-lived response handler,
-//! bound to the request (`Function.prototype.bind`). Only a response with an error status, a
-//! request that must wait for a refresh, or a body that must be read first (a `Request`,
-//! `FormData`, a stream) takes the async path.
+//! - Where: a URL is judged as fetch resolves it when the call is made. A relative one against
+//!   the document's base URL (`document.baseURI`: a `<base href>` counts, even one added after
+//!   `createAuthFetch`), in a worker against its location; it is then sent as that absolute URL,
+//!   so that a retry goes where the first attempt went, whatever the page does meanwhile.
+//! - What: `fetch(input, init)` reads `init` once, when called. So does `authFetch`: every
+//!   member fetch reads (inherited ones and getters included) is copied at call time, the
+//!   headers and a body the caller could change too; a waiting call and every retry send that
+//!   copy.
+//!
+//! The success path (a Bearer token, a request that can go now, its body reusable as given)
+//! makes no Rust future and no closure: the fetch promise is chained to one long-lived response
+//! handler, bound to the request (`Function.prototype.bind`). A response with an error status,
+//! a request that must wait for a refresh, a body that must be read first (a `Request`,
+//! `FormData`, a stream), or a DPoP-bound token (each request's proof is signed first) takes
+//! the async path.
 //!
 //! No `RefCell` borrow is held while JS that could reach the app runs (its fetch, its hooks).
 
@@ -25,6 +35,65 @@ use super::wait::{abortable, settled};
 use super::Shell;
 use crate::challenge::parse_challenges;
 use crate::origin::{classify, Target};
+
+/// The members of a fetch `init` (RequestInit: the standard ones, then those one runtime reads:
+/// Chromium's and Node's), in the order fetch reads them.
+const INIT_MEMBERS: &[&str] = &[
+    "adAuctionHeaders",
+    "attributionReporting",
+    "body",
+    "browsingTopics",
+    "cache",
+    "credentials",
+    "dispatcher",
+    "duplex",
+    "headers",
+    "integrity",
+    "keepalive",
+    "method",
+    "mode",
+    "priority",
+    "privateToken",
+    "redirect",
+    "referrer",
+    "referrerPolicy",
+    "sharedStorageWritable",
+    "signal",
+    "targetAddressSpace",
+    "window",
+];
+
+thread_local! {
+    /// [`INIT_MEMBERS`] as JS strings, made once.
+    static MEMBERS: Vec<JsValue> = INIT_MEMBERS.iter().map(|m| JsValue::from_str(m)).collect();
+}
+
+/// Everything fetch reads of `init`, read once, now, into an object of the shell's own: each
+/// member as `init[name]` gives it (inherited, or from a getter), the headers as a `Headers`
+/// copy. A getter that throws, or headers fetch would refuse, is an `Err`.
+fn snapshot(init: &JsValue) -> Result<JsValue, JsValue> {
+    let out = Object::new();
+    MEMBERS.with(|names| -> Result<(), JsValue> {
+        for name in names {
+            let v = js_sys::Reflect::get(init, name)?;
+            if !v.is_undefined() {
+                js_sys::Reflect::set(&out, name, &v)?;
+            }
+        }
+        Ok(())
+    })?;
+    let out: JsValue = out.into();
+    let own: &Init = out.unchecked_ref();
+    let headers = own.headers()?;
+    if !headers.is_null_or_undefined() {
+        let copy = match headers.dyn_ref::<Headers>() {
+            Some(h) => Headers::new_with_headers(h)?,
+            None => Headers::new_with_str_sequence_sequence(&headers)?,
+        };
+        own.set_headers(&copy);
+    }
+    Ok(out)
+}
 use crate::policy::{decide, Decision, Facts, Header, PassReason};
 use crate::session::{Admit, FlightId, Outcome, Ticket, Unauthorized};
 
@@ -148,6 +217,13 @@ fn prepare(input: Input<'_>, init: &JsValue) -> Result<Prepared, JsValue> {
         None
     };
     let input = input.value;
+    // What fetch reads of init, as it is now; sent, and sent again, as taken.
+    let taken = if given {
+        snapshot(init)?
+    } else {
+        JsValue::UNDEFINED
+    };
+    let init = &taken;
     let init_headers = if given {
         init.unchecked_ref::<Init>().headers()?
     } else {
@@ -177,9 +253,8 @@ fn prepare(input: Input<'_>, init: &JsValue) -> Result<Prepared, JsValue> {
         return Ok(Prepared::Ready(init.clone()));
     }
     if let Some(copy) = copy_of(&body) {
-        let next = js::assign(&Object::new(), init)?;
-        next.unchecked_ref::<Init>().set_body(&copy);
-        return Ok(Prepared::Ready(next));
+        init.unchecked_ref::<Init>().set_body(&copy);
+        return Ok(Prepared::Ready(init.clone()));
     }
     let streamed = body.is_instance_of::<ReadableStream>()
         || js_sys::Reflect::has(&body, &js_sys::Symbol::async_iterator()).unwrap_or(false);
@@ -496,11 +571,11 @@ impl Shell {
 
     /// Sends `input`, `init` with the current token: as `Bearer`, or as `DPoP` with a proof.
     fn send_with(self: &Rc<Self>, input: &JsValue, init: &JsValue) -> Promise {
-        let auth = self.auth.borrow().clone();
+        let auth = self.shared.auth.borrow().clone();
         if auth.is_undefined() {
             return self.fetch(input, init);
         }
-        if self.dpop_bound.get() {
+        if self.shared.bound.get() && self.dpop.is_some() {
             let sent = self.clone().send_dpop(input.clone(), init.clone(), auth);
             return promise(sent).unchecked_into();
         }
@@ -511,7 +586,9 @@ impl Shell {
     }
 
     /// Sends with a DPoP-bound token (`auth`: `DPoP <token>`) and a fresh proof; a 401
-    /// `use_dpop_nonce` that brings a new nonce is sent once more with it (no refresh).
+    /// `use_dpop_nonce` that brings a new nonce is sent once more with it (no refresh). When the
+    /// key the token is bound to is gone, the tokens are forgotten (see [`Shell::key_lost`]) and
+    /// the request goes out without them.
     async fn send_dpop(
         self: Rc<Self>,
         input: JsValue,
@@ -527,9 +604,23 @@ impl Shell {
             return settled(&self.fetch(&input, &init)).await;
         };
         let htm = method_of(&input, &init);
+        let (generation, bound) = {
+            let s = self.shared.session.borrow();
+            (s.generation(), self.shared.jkt.borrow().clone())
+        };
         let mut retried = false;
         loop {
-            let proof = d.proof(&htm, &htu, &origin, Some(access)).await?;
+            let proof = match d
+                .proof(&htm, &htu, &origin, Some(access), bound.as_deref())
+                .await
+            {
+                Ok(p) => p,
+                Err(e) if super::oauth::code_of(&e).as_deref() == Some(super::dpop::KEY_LOST) => {
+                    self.key_lost(generation, &e, &url);
+                    return settled(&self.fetch(&input, &init)).await;
+                }
+                Err(e) => return Err(e),
+            };
             let with = with_authorization(&init, &auth, Some(&JsValue::from_str(&proof)))?;
             let response = settled(&self.fetch(&input, &with)).await?;
             let fresh = d.remember(&origin, &response);
@@ -540,6 +631,22 @@ impl Shell {
             }
             return Ok(response);
         }
+    }
+
+    /// The DPoP key the tokens of `generation` are bound to is gone from this tab: the tokens
+    /// are forgotten here (not in storage: another tab may still have the key) and the app is
+    /// told once, as for a failed refresh (`reason: 'dpop_key_lost'`).
+    fn key_lost(&self, generation: u64, error: &JsValue, url: &str) {
+        let sh = &self.shared;
+        if sh.session.borrow().generation() != generation {
+            return;
+        }
+        let cancelled = sh.session.borrow_mut().clear();
+        sh.tokens_changed(false);
+        if let Some(id) = cancelled {
+            sh.cancel_flight(id, false);
+        }
+        self.auth_failure(super::dpop::KEY_LOST, Some(error), url, &JsValue::UNDEFINED);
     }
 
     /// Whether `input` is a string that starts with an allowed origin followed by a path, query,
@@ -564,25 +671,43 @@ impl Shell {
             })
     }
 
-    /// Whether `url` may get the token.
-    fn allowed(&self, url: &str) -> bool {
-        match classify(url) {
-            Target::Origin(o) => self.opts.origins.iter().any(|a| a == o),
-            // Relative URLs go to the page's origin (and nowhere in Node, where fetch rejects
-            // them).
-            Target::SameAsBase => self.page_allowed,
-            Target::Unknown => {
-                let base = js::page_href();
-                js::origin_of(url, base.as_deref()).is_some_and(|o| self.opts.origins.contains(&o))
+    /// Where `input` goes, if the token may go there: the input to send (a URL resolved as
+    /// fetch resolves it now, when it was not absolute and plain), its URL, and whether it is a
+    /// `Request`. `None`: another origin, or no URL at all (fetch's business).
+    fn resolve(&self, input: &JsValue) -> Option<(JsValue, String, bool)> {
+        let allowed = |origin: &str| self.opts.origins.iter().any(|a| a == origin);
+        if let Some(url) = input.as_string() {
+            if let Target::Origin(o) = classify(&url) {
+                return allowed(o).then(|| (input.clone(), url.clone(), false));
             }
+            // Relative (to the base URL fetch uses: a `<base href>` counts), or an absolute
+            // form only the URL parser can read.
+            let base = js::base_url();
+            let parsed = match &base {
+                Some(b) => Url::new_with_base(&url, b),
+                None => Url::new(&url),
+            }
+            .ok()?;
+            if !allowed(&parsed.origin()) {
+                return None;
+            }
+            let href = parsed.href();
+            return Some((JsValue::from_str(&href), href, false));
         }
+        // A `URL` or a `Request`: absolute already.
+        let url = url_of(input)?;
+        let ok = match classify(&url) {
+            Target::Origin(o) => allowed(o),
+            _ => js::origin_of(&url, None).is_some_and(|o| allowed(&o)),
+        };
+        ok.then(|| (input.clone(), url, input.is_instance_of::<Request>()))
     }
 
     /// Admits a new request: the session's answer and the epoch it was admitted in. A
     /// proactive refresh it calls for (the token is about to expire) starts here.
     fn admit(self: &Rc<Self>, url: impl FnOnce() -> String) -> (Admit, u64) {
         let (admit, epoch) = {
-            let mut s = self.session.borrow_mut();
+            let mut s = self.shared.session.borrow_mut();
             let epoch = s.epoch();
             // The clock matters only for a token with a known expiry.
             let now = if s.expires_at_ms().is_some() {
@@ -601,22 +726,15 @@ impl Shell {
     /// `authFetch(input, init)`.
     pub(super) fn call(self: &Rc<Self>, input: JsValue, init: JsValue) -> JsValue {
         // An absolute URL string to an allowed origin is recognised without copying it into
-        // wasm memory; anything else is copied and classified.
-        let (url, is_request) = if self.prefixed_by_origin(&input) {
-            (None, false)
+        // wasm memory; anything else is copied and resolved.
+        let (input, url, is_request) = if self.prefixed_by_origin(&input) {
+            (input, None, false)
         } else {
-            let (url, is_request) = match input.as_string() {
-                Some(url) => (url, false),
-                None => match url_of(&input) {
-                    Some(url) => (url, input.is_instance_of::<Request>()),
-                    None => return self.fetch(&input, &init).into(),
-                },
-            };
-            if !self.allowed(&url) {
+            match self.resolve(&input) {
+                Some((input, url, is_request)) => (input, Some(url), is_request),
                 // Another origin, or not a URL at all: fetch's business, untouched.
-                return self.fetch(&input, &init).into();
+                None => return self.fetch(&input, &init).into(),
             }
-            (Some(url), is_request)
         };
         let url = || {
             url.clone()
@@ -697,8 +815,8 @@ impl Shell {
         req: Req,
         (id, epoch): (FlightId, u64),
     ) -> Result<JsValue, JsValue> {
-        let ok = abortable(self.wait_flight(id), req.signal.as_ref()).await?;
-        let ticket = self.session.borrow().after_wait(epoch, outcome(ok));
+        let ok = abortable(self.shared.wait_flight(id), req.signal.as_ref()).await?;
+        let ticket = self.shared.session.borrow().after_wait(epoch, outcome(ok));
         self.sent(req, ticket).await
     }
 
@@ -720,21 +838,21 @@ impl Shell {
         mut response: JsValue,
     ) -> Result<JsValue, JsValue> {
         loop {
-            let mut step = self.session.borrow_mut().unauthorized(ticket);
+            let mut step = self.shared.session.borrow_mut().unauthorized(ticket);
             loop {
                 let wait = match step {
                     Unauthorized::Refresh(id) => {
                         self.start_flight(id, &req.url(), &response);
-                        self.wait_flight(id)
+                        self.shared.wait_flight(id)
                     }
                     Unauthorized::Wait(id) => {
-                        self.join_flight(id, || req.url(), &response);
-                        self.wait_flight(id)
+                        self.shared.join_flight(id, || req.url(), &response);
+                        self.shared.wait_flight(id)
                     }
                     _ => break,
                 };
                 let ok = abortable(wait, req.signal.as_ref()).await?;
-                step = self.session.borrow().after_flight(outcome(ok));
+                step = self.shared.session.borrow().after_flight(outcome(ok));
             }
             match step {
                 Unauthorized::RetryNow(t) => {

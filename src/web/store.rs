@@ -4,11 +4,18 @@
 //!   `sessionStorage` or `localStorage` under the app's key, read and written through
 //!   gloo-storage. `expiresAt` is absolute (ms since the epoch), so it holds across reloads
 //!   and tabs.
-//! - Cross-tab: one refresh at a time across tabs, under a Web Lock (`navigator.locks`), taken
-//!   over from a holder that keeps it longer than `lockTimeoutMs` (a frozen or hung tab; a
-//!   closed tab's lock is released by the browser). Where there are no Web Locks, a lock record
-//!   in localStorage with an expiry (best-effort).
+//! - Cross-tab: one refresh at a time across tabs, under a Web Lock (`navigator.locks`), or,
+//!   where there are no Web Locks, a lock record in localStorage (best-effort).
+//! - A lock is never taken from a tab whose refresh still runs. Its holder keeps a record in
+//!   localStorage, `"<until> <id>"`: until the refresh's own deadline (its start plus
+//!   `refreshTimeoutMs`), and for `lockTimeoutMs` after each heartbeat, which it sends while the
+//!   refresh runs and while a token request it started is still out. A tab that has waited
+//!   `lockTimeoutMs` for the lock takes it over only from a silent holder: a frozen or hung tab
+//!   whose record has gone stale (or that never wrote one). A closed tab's lock is released by
+//!   the browser at once.
 
+use alloc::rc::Rc;
+use core::cell::Cell;
 use gloo_storage::{LocalStorage, SessionStorage, Storage};
 use js_sys::{Function, Promise};
 use serde::{Deserialize, Serialize};
@@ -51,6 +58,10 @@ pub struct Record {
     /// The access token is DPoP-bound (to the key kept in IndexedDB under the same name).
     #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     dpop: bool,
+    /// The thumbprint of the key the tokens are bound to: a tab whose key differs learns of a
+    /// new one (another tab logged in again), or that its own is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jkt: Option<String>,
 }
 
 impl Record {
@@ -66,7 +77,7 @@ impl Record {
             self.refresh_token,
             self.expires_at.map(Expiry::At),
         )
-        .bound(self.dpop)
+        .bound(self.dpop, self.jkt)
     }
 }
 
@@ -107,6 +118,7 @@ impl Store {
         refresh: Option<&str>,
         expires_at: Option<u64>,
         dpop: bool,
+        jkt: Option<&str>,
     ) {
         let Some(access) = access else {
             match self.kind {
@@ -121,6 +133,7 @@ impl Store {
             refresh_token: refresh.map(String::from),
             expires_at,
             dpop,
+            jkt: jkt.map(String::from),
         };
         let written = match self.kind {
             StorageKind::Local => LocalStorage::set(&self.key, &record),
@@ -135,12 +148,37 @@ impl Store {
     }
 
     /// Takes the cross-tab refresh lock (see the module docs); released when the guard drops.
-    pub async fn lock(&self, wait_ms: f64) -> LockGuard {
+    /// `silence_ms`: how long a holder may go without a heartbeat (`lockTimeoutMs`);
+    /// `deadline`: this tab's refresh deadline (ms since the epoch; 0: none).
+    pub async fn lock(&self, silence_ms: f64, deadline: u64) -> LockGuard {
         let mut name = String::from("reauth:");
         name.push_str(&self.key);
-        match web_locks() {
-            Some(locks) => web_lock(&locks, &name, wait_ms).await,
-            None => storage_lock(&name, wait_ms).await,
+        let mut key = name.clone();
+        key.push_str(":lock");
+        let silence = silence_ms as u64;
+        let held = match web_locks() {
+            Some(locks) => web_lock(&locks, &name, &key, silence).await,
+            None => storage_lock(&key, silence, deadline).await,
+        };
+        let Some((held, id)) = held else {
+            return LockGuard {
+                held: Held::None,
+                heart: None,
+            };
+        };
+        let heart = Rc::new(Heart {
+            key,
+            id,
+            silence,
+            deadline,
+            beats: Cell::new(0),
+            released: Cell::new(false),
+        });
+        heart.write();
+        super::flight::spawn(heartbeat(heart.clone()));
+        LockGuard {
+            held,
+            heart: Some(heart),
         }
     }
 }
@@ -156,50 +194,103 @@ fn web_locks() -> Option<LockManager> {
     request.is_function().then(|| locks.unchecked_into())
 }
 
-/// A held cross-tab lock; dropping it releases the lock.
-pub enum LockGuard {
+/// The holder's side of a lock record.
+struct Heart {
+    key: String,
+    id: String,
+    silence: u64,
+    deadline: u64,
+    /// Live [`Beat`]s: the record is kept fresh while there is one.
+    beats: Cell<u32>,
+    released: Cell<bool>,
+}
+
+impl Heart {
+    fn write(&self) {
+        let until = now().saturating_add(self.silence).max(self.deadline);
+        write_lock(&self.key, &self.id, until);
+    }
+}
+
+/// Keeps the lock record fresh while the lock is held and a [`Beat`] of it lives.
+async fn heartbeat(heart: Rc<Heart>) {
+    let every = (heart.silence / 3).clamp(50, 1000) as f64;
+    loop {
+        let _ = JsFuture::from(sleep(every)).await;
+        if heart.released.get() || heart.beats.get() == 0 {
+            return;
+        }
+        heart.write();
+    }
+}
+
+/// A heartbeat of a held lock: while one lives (the flight runs; a token request is out), other
+/// tabs keep waiting. Cloned for each, dropped when it ends.
+pub struct Beat(Rc<Heart>);
+
+impl Beat {
+    fn new(heart: &Rc<Heart>) -> Beat {
+        heart.beats.set(heart.beats.get() + 1);
+        Beat(heart.clone())
+    }
+}
+
+impl Clone for Beat {
+    fn clone(&self) -> Beat {
+        Beat::new(&self.0)
+    }
+}
+
+impl Drop for Beat {
+    fn drop(&mut self) {
+        self.0.beats.set(self.0.beats.get().saturating_sub(1));
+    }
+}
+
+/// How a lock is held.
+enum Held {
     /// A Web Lock: resolving `release` ends the callback's promise, and so the lock. The
     /// callback stays alive until then.
     Web {
-        /// Resolves the promise the lock callback returned.
         release: Function,
-        /// The callback the lock manager called.
         _callback: Closure<dyn FnMut(JsValue) -> Promise>,
     },
-    /// A lock record in localStorage, owned by `id`.
-    Storage {
-        /// The record's key.
-        key: String,
-        /// This tab's id in the record.
-        id: String,
-    },
+    /// The lock record in localStorage is the lock.
+    Storage,
     /// No lock could be had: the refresh runs unlocked.
     None,
 }
 
+/// A held cross-tab lock; dropping it releases the lock (and removes its record).
+pub struct LockGuard {
+    held: Held,
+    heart: Option<Rc<Heart>>,
+}
+
+impl LockGuard {
+    /// A heartbeat for the flight that holds the lock (none when no lock could be had).
+    pub fn beat(&self) -> Option<Beat> {
+        self.heart.as_ref().map(Beat::new)
+    }
+}
+
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        match self {
-            LockGuard::Web { release, .. } => {
-                let _ = release.call0(&JsValue::UNDEFINED);
+        if let Some(heart) = &self.heart {
+            heart.released.set(true);
+            if read_lock(&heart.key).is_some_and(|r| r.id == heart.id) {
+                LocalStorage::delete(&heart.key);
             }
-            LockGuard::Storage { key, id } => {
-                if read_lock(key).is_some_and(|r| r.id == *id) {
-                    LocalStorage::delete(key);
-                }
-            }
-            LockGuard::None => {}
+        }
+        if let Held::Web { release, .. } = &self.held {
+            let _ = release.call0(&JsValue::UNDEFINED);
         }
     }
 }
 
-/// Asks the lock manager for `name` (stealing it with `steal`); resolves once it is held, or
-/// fails when the request is aborted (by `signal`, the bounded wait).
-async fn request_lock(
-    locks: &LockManager,
-    name: &str,
-    options: &JsValue,
-) -> Result<LockGuard, JsValue> {
+/// Asks the lock manager for `name` with `options`; resolves once it is held, or fails when
+/// the request is aborted (by the options' signal).
+async fn request_lock(locks: &LockManager, name: &str, options: &JsValue) -> Result<Held, JsValue> {
     let (granted, grant) = deferred();
     let (held, release) = deferred();
     let callback = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock| {
@@ -210,43 +301,85 @@ async fn request_lock(
     // `request` settles only after the lock is released; it rejects early when aborted.
     let both = js_sys::Array::of2(&granted, &request);
     JsFuture::from(Promise::race(&both)).await?;
-    Ok(LockGuard::Web {
+    Ok(Held::Web {
         release,
         _callback: callback,
     })
 }
 
-async fn web_lock(locks: &LockManager, name: &str, wait_ms: f64) -> LockGuard {
-    let asked = now();
-    let timeout = AbortController::new().ok();
+/// Asks for the Web Lock `name`, waiting at most `ms`.
+async fn request_lock_within(locks: &LockManager, name: &str, ms: f64) -> Option<Held> {
+    let timeout = AbortController::new().ok()?;
     let options = js_sys::Object::new();
-    let mut timer = JsValue::UNDEFINED;
-    if let Some(t) = &timeout {
-        let _ = js_sys::Reflect::set(&options, &js::name("signal"), &t.signal());
-        let abort = js::get(t, &js::name("abort"));
-        if let Some(abort) = abort.dyn_ref::<Function>() {
-            timer = js::set_timeout(&abort.bind0(t), wait_ms);
+    let _ = js_sys::Reflect::set(&options, &js::name("signal"), &timeout.signal());
+    let abort = js::get(&timeout, &js::name("abort"));
+    let timer = match abort.dyn_ref::<Function>() {
+        Some(abort) => js::set_timeout(&abort.bind0(&timeout), ms),
+        None => JsValue::UNDEFINED,
+    };
+    let held = request_lock(locks, name, &options).await.ok();
+    js::clear_timeout(&timer);
+    held
+}
+
+/// A new id for this tab's lock record.
+fn new_id() -> String {
+    let mut id = now().to_string();
+    id.push('-');
+    id.push_str(&((js_sys::Math::random() * 1e9) as u64).to_string());
+    id
+}
+
+/// The Web Lock `name`: waits for it, and takes it over only from a silent holder (see the
+/// module docs); `None` when it could not be had at all.
+async fn web_lock(
+    locks: &LockManager,
+    name: &str,
+    key: &str,
+    silence: u64,
+) -> Option<(Held, String)> {
+    let asked = now();
+    let mut wait = silence as f64;
+    // When the holder was last seen without a record (it writes one as soon as it holds the
+    // lock; an older version, or one that hung at once, never does).
+    let mut unheard = None;
+    let held = loop {
+        if let Some(held) = request_lock_within(locks, name, wait).await {
+            break held;
         }
-    }
-    let guard = match request_lock(locks, name, &options).await {
-        Ok(g) => g,
-        Err(_) => {
-            // The holder kept it past the bounded wait: take it over.
-            let steal = js_sys::Object::new();
-            let _ = js_sys::Reflect::set(&steal, &js::name("steal"), &JsValue::TRUE);
-            match request_lock(locks, name, &steal).await {
-                Ok(g) => g,
-                Err(_) => LockGuard::None,
+        let t = now();
+        match read_lock(key) {
+            // Alive: wait until its record would go stale.
+            Some(r) if r.until > t => {
+                unheard = None;
+                wait = (r.until - t).max(50) as f64;
             }
+            Some(_) => break steal(locks, name).await?,
+            None => match unheard {
+                Some(since) if t.saturating_sub(since) >= silence => {
+                    break steal(locks, name).await?
+                }
+                Some(_) => wait = silence as f64,
+                None => {
+                    unheard = Some(t);
+                    wait = silence as f64;
+                }
+            },
         }
     };
-    js::clear_timeout(&timer);
     // Another tab held the lock: it has just stored new tokens, which reach this tab's storage
     // with no ordering against the grant. Give them a moment to arrive.
     if now().saturating_sub(asked) > 2 {
         let _ = JsFuture::from(sleep(PROPAGATION_MS)).await;
     }
-    guard
+    Some((held, new_id()))
+}
+
+/// Takes the Web Lock `name` over from its holder.
+async fn steal(locks: &LockManager, name: &str) -> Option<Held> {
+    let steal = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&steal, &js::name("steal"), &JsValue::TRUE);
+    request_lock(locks, name, &steal).await.ok()
 }
 
 /// The localStorage lock record: `"<until> <id>"` (until: ms since the epoch), a JSON string.
@@ -271,25 +404,21 @@ fn write_lock(key: &str, id: &str, until: u64) -> bool {
     LocalStorage::set(key, s).is_ok()
 }
 
-/// The localStorage lock, for browsers without Web Locks: write a record, wait, and check that
-/// it is still ours (best-effort; every current browser has Web Locks).
-async fn storage_lock(name: &str, wait_ms: f64) -> LockGuard {
-    let mut key = String::from(name);
-    key.push_str(":lock");
-    let mut id = now().to_string();
-    id.push('-');
-    id.push_str(&((js_sys::Math::random() * 1e9) as u64).to_string());
-    let deadline = now().saturating_add(wait_ms as u64);
+/// The localStorage lock, for browsers without Web Locks: wait until no live record is there,
+/// write one, wait, and check that it is still ours (best-effort; every current browser has
+/// Web Locks).
+async fn storage_lock(key: &str, silence: u64, deadline: u64) -> Option<(Held, String)> {
+    let id = new_id();
     let mut held = false;
     for _ in 0..1000 {
         let t = now();
-        let free = read_lock(&key).is_none_or(|r| r.until < t) || t > deadline;
-        if free {
-            if !write_lock(&key, &id, t.saturating_add(wait_ms as u64)) {
+        if read_lock(key).is_none_or(|r| r.until < t) {
+            let until = t.saturating_add(silence).max(deadline);
+            if !write_lock(key, &id, until) {
                 break;
             }
             let _ = JsFuture::from(sleep(PROPAGATION_MS + js_sys::Math::random() * 40.0)).await;
-            if read_lock(&key).is_some_and(|r| r.id == id) {
+            if read_lock(key).is_some_and(|r| r.id == id) {
                 held = true;
                 break;
             }
@@ -298,9 +427,5 @@ async fn storage_lock(name: &str, wait_ms: f64) -> LockGuard {
         }
     }
     let _ = JsFuture::from(sleep(PROPAGATION_MS)).await;
-    if held {
-        LockGuard::Storage { key, id }
-    } else {
-        LockGuard::None
-    }
+    held.then_some((Held::Storage, id))
 }

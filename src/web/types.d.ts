@@ -27,24 +27,40 @@ export interface RefreshContext {
   challenges: Challenge[];
   /** The raw fetch, never intercepted: use it for the token request. */
   fetch: typeof fetch;
-  /** Aborts when the refresh outlives `refreshTimeoutMs` or the tokens are set or cleared. */
+  /** Aborts when the refresh outlives `refreshTimeoutMs` or the tokens are set or cleared.
+   * Where refresh tokens rotate, do not abort the token request itself with it: a request the
+   * server has already answered would lose the rotated token. Resolve with the tokens even
+   * after it aborted: a late answer is installed unless newer tokens arrived meanwhile. */
   signal: AbortSignal;
 }
 
-/** Why re-authentication failed, for the redirect hook. */
-export type AuthFailureReason = 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized';
+/** Why re-authentication failed, for the redirect hook. `dpop_key_lost`: with DPoP, the key
+ * the tokens are bound to is gone from this browser (evicted storage, a private mode). */
+export type AuthFailureReason = 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized' | 'dpop_key_lost';
 
 /** What `onAuthFailure` is called with: once per failed refresh, not once per request; and, when
  * tabs share tokens (`crossTab`), in every tab when one of them logs out. */
 export type AuthFailure =
   | {
-      reason: AuthFailureReason;
+      reason: 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized';
       /** What `refresh` threw or rejected with, or the timeout error. */
       error?: unknown;
       /** The URL of the request whose 401 started the refresh (or whose retry was refused). */
       url: string;
-      /** A copy of that 401 response (the caller still gets the original, body unread). */
-      response: Response;
+      /** A copy of that 401 response (the caller still gets the original, body unread). None
+       * when no 401 had joined the refresh: a proactive refresh that found the grant gone
+       * (`invalid_grant`). */
+      response?: Response;
+    }
+  | {
+      /** With DPoP: the key the tokens are bound to is gone from this browser; they are
+       * forgotten in this tab (a new login binds new ones to a new key). */
+      reason: 'dpop_key_lost';
+      /** An `OAuthError` with `code: 'dpop_key_lost'`. */
+      error: OAuthError;
+      /** The URL of the request that found out. */
+      url: string;
+      response?: Response;
     }
   | {
       /** `clearTokens()` ran in this tab or another one sharing the tokens. */
@@ -58,16 +74,17 @@ export type AuthFailure =
 /** Events for logging and demos. */
 export type AuthEvent =
   | { type: 'refresh-start'; url: string; /** Started before any 401: the token was about to expire. */ proactive: boolean }
-  | { type: 'refresh-success'; url: string }
-  | { type: 'refresh-failure'; url: string; reason: 'refresh_failed' | 'refresh_timeout'; error: unknown; proactive: boolean }
+  | { type: 'refresh-success'; url: string; /** The answer of a refresh that had timed out. */ reason?: 'late' }
+  | { type: 'refresh-failure'; url: string; reason: 'refresh_failed' | 'refresh_timeout' | 'dpop_key_lost'; error: unknown; proactive: boolean }
   | { type: 'retry'; url: string; /** A DPoP nonce retry (no refresh). */ reason?: 'use_dpop_nonce' }
   | { type: 'step-up'; url: string }
   | { type: 'auth-failure'; url: string; reason: AuthFailureReason | 'logout' };
 
 /** OAuth 2.0 settings (a public client: no secret). */
 export interface OAuthOptions {
-  /** The authorization server; its endpoints are read from its metadata
-   * (`/.well-known/openid-configuration`, else `/.well-known/oauth-authorization-server`). */
+  /** The authorization server; its endpoints are read from its metadata (`issuer +
+   * '/.well-known/openid-configuration'`, else RFC 8414's
+   * `/.well-known/oauth-authorization-server` + the issuer's path). */
   issuer?: string;
   /** The token endpoint, when not from the metadata (then `issuer` may be left out). */
   tokenEndpoint?: string;
@@ -100,7 +117,7 @@ export interface LoginOptions {
 }
 
 /** An OAuth error: `code` is the error code (`access_denied`, `invalid_grant`, `state_mismatch`,
- * `issuer_mismatch`, …). */
+ * `issuer_mismatch`, `issuer_missing`, `dpop_key_lost`, …). */
 export interface OAuthError extends Error {
   code: string;
 }
@@ -127,7 +144,8 @@ interface BaseOptions {
   origins?: string[];
   /** Where tokens persist; default 'memory'. */
   storage?: 'memory' | 'session' | 'local';
-  /** The storage key; default 'reauth'. */
+  /** The storage key; default 'reauth'. Instances of one page (or worker) with the same storage
+   * ('session' or 'local') and key share one session: one token set, one refresh. */
   storageKey?: string;
   /** The fetch to wrap; default: globalThis.fetch, read at call time. */
   fetch?: typeof fetch;
@@ -144,7 +162,9 @@ interface BaseOptions {
   /** Coordinate with other tabs: one refresh at a time across tabs, tokens and logout shared.
    * Default: on with `storage: 'local'` (which it needs), off otherwise. */
   crossTab?: boolean;
-  /** How long to wait for another tab's refresh lock before taking it (a frozen or hung tab).
+  /** How long a tab holding the cross-tab refresh lock may go without a heartbeat before
+   * another tab takes the lock over (a frozen or hung tab). A holder whose refresh is within its
+   * own `refreshTimeoutMs`, or whose token request is still out, is never taken from.
    * Default 5000. */
   lockTimeoutMs?: number;
 }

@@ -50,16 +50,17 @@ const html = (script) =>
 
 /**
  * Each bundler: its entry, the config a user writes (none beyond the defaults), its build, and a
- * guard against growth of what it ships (about 2 KB over the size measured with OAuth built in).
+ * guard against growth of what it ships (about 1.5 KB over the size measured with OAuth built in
+ * and the hardening of issue 17).
  */
 const bundlers = [
   {
-    name: 'Vite', pkg: 'vite', entry: 'reauth', config: 'none (`vite build`)', guard: 109000,
+    name: 'Vite', pkg: 'vite', entry: 'reauth', config: 'none (`vite build`)', guard: 115000,
     files: { 'index.html': html('<script type="module" src="/src/index.js"></script>') },
     build: (dir) => run(bin('vite'), ['build', '--logLevel', 'error'], dir),
   },
   {
-    name: 'webpack', pkg: 'webpack', entry: 'reauth', config: "`mode: 'production'`", guard: 109500,
+    name: 'webpack', pkg: 'webpack', entry: 'reauth', config: "`mode: 'production'`", guard: 115500,
     files: { 'webpack.config.js': "export default { mode: 'production' };\n" },
     html: html('<script src="/main.js"></script>'),
     // What the webpack CLI does with that config (in the app's directory), through webpack's API.
@@ -71,13 +72,13 @@ const bundlers = [
       });`], dir),
   },
   {
-    name: 'esbuild', pkg: 'esbuild', entry: 'reauth/inline', config: 'none (`--bundle --format=esm --minify`)', guard: 110000,
+    name: 'esbuild', pkg: 'esbuild', entry: 'reauth/inline', config: 'none (`--bundle --format=esm --minify`)', guard: 116000,
     files: {},
     html: html('<script type="module" src="/index.js"></script>'),
     build: (dir) => run(bin('esbuild'), ['src/index.js', '--bundle', '--format=esm', '--minify', '--outdir=dist', '--log-level=error'], dir),
   },
   {
-    name: 'Rollup', pkg: 'rollup', entry: 'reauth/inline', config: '`@rollup/plugin-node-resolve` only', guard: 113500,
+    name: 'Rollup', pkg: 'rollup', entry: 'reauth/inline', config: '`@rollup/plugin-node-resolve` only', guard: 120000,
     files: {
       'rollup.config.mjs': `import { nodeResolve } from '@rollup/plugin-node-resolve';
 export default { input: 'src/index.js', output: { dir: 'dist', format: 'es' }, plugins: [nodeResolve()] };

@@ -48,6 +48,7 @@ test('DPoP in a window: login, bound token, key in IndexedDB (not extractable), 
     assert.deepEqual(await page.evaluate(() => window.burst(3, 'a')), [200, 200, 200]);
     assert.deepEqual(op.stats.proofs.slice(proofs).map((p) => p.jkt), [jkt, jkt, jkt]);
     assert.deepEqual(await page.evaluate(() => window.storedKey()), {
+      count: 1,
       extractable: false,
       algorithm: ['ECDSA', 'P-256'],
       usages: ['sign'],
@@ -189,5 +190,93 @@ test('step-up without onStepUp: the caller gets the 401 and the page goes to the
     assert.ok(hooked.page.url().startsWith(callback));
   } finally {
     await other.close();
+  }
+});
+
+test('logout replaces the key pair; the other tabs learn of the new key through the stored record', async () => {
+  const context = await browser.newContext();
+  try {
+    const one = await openApp(context, { storage: 'local' });
+    await logIn(one.page);
+    const two = await openApp(context, { storage: 'local' });
+    await two.page.waitForFunction(() => window.af.accessToken !== null);
+    const first = await jktOf(await one.page.evaluate(() => window.af.accessToken));
+    assert.equal(await two.page.evaluate(() => window.call('/api/two-before')), 200);
+    await one.page.evaluate(() => window.af.logout());
+    await two.page.waitForFunction(() => window.af.accessToken === null);
+    // A new login in the first tab binds its tokens to a new key.
+    await logInInPage(one.page, { issuer: op.issuer, callback, login: 'carol', prompt: 'login' });
+    const second = await jktOf(await one.page.evaluate(() => window.af.accessToken));
+    assert.ok(second && second !== first, 'a new key after logout');
+    // The other tab picks up the tokens and signs with the new key.
+    await two.page.waitForFunction(() => window.af.accessToken !== null);
+    const proofs = op.stats.proofs.length;
+    assert.equal(await two.page.evaluate(() => window.call('/api/two-after')), 200);
+    assert.deepEqual(op.stats.proofs.slice(proofs).map((p) => p.jkt), [second]);
+    assert.deepEqual([one.errors, two.errors], [[], []]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('with storage: \'session\' the key does not outlive the session: a new session (tab) gets a key of its own', async () => {
+  const context = await browser.newContext();
+  try {
+    const one = await openApp(context, { storage: 'session' });
+    await logIn(one.page);
+    const first = await jktOf(await one.page.evaluate(() => window.af.accessToken));
+    // Another tab is another session (sessionStorage is per tab).
+    const two = await openApp(context, { storage: 'session' });
+    const url = await two.page.evaluate(() => window.af.authorizationUrl());
+    const jkt = new URL(url).searchParams.get('dpop_jkt');
+    assert.ok(jkt && jkt !== first, 'another session, another key');
+    // The first session keeps its own across a reload.
+    await one.page.reload();
+    await one.page.waitForFunction(() => window.ready === true);
+    assert.equal(await one.page.evaluate(() => window.call('/api/still-mine')), 200);
+    assert.equal(op.stats.proofs.at(-1).jkt, first);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a tab whose key is gone while its tokens are bound to it: the hook once (dpop_key_lost), no proofs the resource refuses', async () => {
+  const context = await browser.newContext();
+  try {
+    const { page } = await openApp(context, { storage: 'local' });
+    await logIn(page);
+    assert.equal(await page.evaluate(() => window.call('/api/before-eviction')), 200);
+    await page.evaluate(() => window.dropKeys());
+    await page.reload();
+    await page.waitForFunction(() => window.ready === true);
+    const refused = op.stats.refused.length;
+    const grants = op.stats.grants.refresh_token;
+    const statuses = await page.evaluate(() => window.burst(3, 'key-gone'));
+    assert.deepEqual(statuses, [401, 401, 401]);
+    assert.deepEqual(await page.evaluate(() => window.failures), ['dpop_key_lost:dpop_key_lost'], 'the hook ran once, saying why');
+    assert.equal(await page.evaluate(() => window.af.accessToken), null, 'the unusable tokens are gone');
+    assert.ok(!op.stats.refused.slice(refused).some((r) => r === 'binding' || r === 'signature'), `no proof of another key was sent: ${op.stats.refused.slice(refused)}`);
+    assert.equal(op.stats.grants.refresh_token, grants, 'no refresh with a refresh token bound to the lost key');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a relative URL under a <base> on the resource\'s origin: the token, and a proof whose htu is the URL fetch requests', async () => {
+  const context = await browser.newContext();
+  try {
+    const { page } = await openApp(context);
+    await logIn(page);
+    const proofs = op.stats.proofs.length;
+    const status = await page.evaluate(async (api) => {
+      const b = document.createElement('base');
+      b.href = `${api}/api/v1/`;
+      document.head.append(b);
+      return (await window.af('items?page=2')).status;
+    }, op.api);
+    assert.equal(status, 200);
+    assert.deepEqual(op.stats.proofs.slice(proofs).map((p) => p.htu), [`${op.api}/api/v1/items`]);
+  } finally {
+    await context.close();
   }
 });

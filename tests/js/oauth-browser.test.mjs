@@ -52,3 +52,23 @@ test('a login the user cancels comes back as access_denied', async () => {
   assert.deepEqual(await logIn(page, { abort: true }), { error: 'access_denied' });
   await page.close();
 });
+
+test('an issuer with a path (Keycloak\'s /realms/demo): discovery, login, refresh and logout in Chromium', async () => {
+  const realm = await startProvider({ redirectUris: [callback], prefix: '/realms/demo' });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${callback}?issuer=${encodeURIComponent(realm.issuer)}`);
+    await page.waitForFunction(() => window.ready === true);
+    const result = await logInInPage(page, { issuer: realm.issuer, callback });
+    assert.deepEqual(result, { returnTo: '/done', api: { status: 200, body: { sub: 'bob', path: '/api/items' } } });
+    await realm.expire();
+    assert.deepEqual(await page.evaluate(() => window.callApi()), { status: 200, body: { sub: 'bob', path: '/api/items' } });
+    assert.equal(realm.stats.grants.refresh_token, 1, 'refreshed');
+    await page.evaluate(() => window.af.logout());
+    assert.equal(realm.stats.revoked, 1, 'revoked');
+    assert.equal(await page.evaluate(() => window.af.accessToken), null);
+    await page.close();
+  } finally {
+    await realm.close();
+  }
+});

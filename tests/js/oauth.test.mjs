@@ -166,3 +166,158 @@ test('bad oauth options are TypeErrors that name them', () => {
   }
   assert.throws(() => createAuthFetch({ origins: [op.issuer] }), (e) => e instanceof TypeError && /options\.refresh is required/.test(e.message));
 });
+
+/** Logs in `af` through the login form of provider `p`. */
+async function logInTo(af, p = op) {
+  const back = await loginWithForm(await af.authorizationUrl(), { redirectPrefix: redirectUri });
+  await af.completeLogin(back);
+  return p.stats.issued.at(-1);
+}
+
+for (const only8414 of [false, true]) {
+  test(`an issuer with a path (${only8414 ? 'RFC 8414 metadata only: /.well-known/oauth-authorization-server/realms/demo' : 'OIDC discovery: issuer + /.well-known/openid-configuration'}): login, refresh, logout`, async () => {
+    const realm = await startProvider({ redirectUris: [redirectUri], prefix: '/realms/demo', only8414 });
+    try {
+      assert.equal(realm.issuer, `${realm.origin}/realms/demo`);
+      const failures = [];
+      const af = createAuthFetch({
+        oauth: { issuer: realm.issuer, clientId: 'spa', redirectUri, scope: 'openid offline_access' },
+        origins: [realm.origin],
+        onAuthFailure: (info) => failures.push(info),
+      });
+      const refreshToken = await logInTo(af, realm);
+      assert.ok(af.accessToken, 'logged in');
+      await realm.expire();
+      const rs = await Promise.all([1, 2, 3].map((i) => af(`${realm.origin}/api/realm/${i}`)));
+      assert.deepEqual(rs.map((r) => r.status), [200, 200, 200]);
+      assert.equal(realm.stats.grants.refresh_token, 1, 'one refresh');
+      assert.deepEqual(realm.stats.presented, [refreshToken]);
+      const rotated = realm.stats.issued.at(-1);
+      await af.logout();
+      assert.equal(realm.stats.revoked, 1, 'revoked at the issuer\'s revocation endpoint');
+      const r = await fetch(`${realm.issuer}/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: rotated, client_id: 'spa' }) });
+      assert.equal((await r.json()).error, 'invalid_grant', 'the refresh token no longer works');
+      assert.deepEqual(failures, []);
+    } finally {
+      await realm.close();
+    }
+  });
+}
+
+test('the login callback: state is checked first (an error= callback with another state keeps the login); a callback without iss is rejected where the server says it sends one', async () => {
+  const { af } = make();
+  const url = await af.authorizationUrl();
+  // Someone else's error callback (another state) must not cancel this app's login.
+  await assert.rejects(af.completeLogin(`${redirectUri}?error=access_denied&state=not-ours`), (e) => e.code === 'state_mismatch');
+  const back = await loginWithForm(url, { redirectPrefix: redirectUri });
+  // The provider says authorization_response_iss_parameter_supported: true (RFC 9207), so a
+  // callback without iss is rejected (a mix-up attack would strip it) …
+  const meta = await (await fetch(`${op.issuer}/.well-known/openid-configuration`)).json();
+  assert.equal(meta.authorization_response_iss_parameter_supported, true);
+  const stripped = new URL(back);
+  assert.equal(stripped.searchParams.get('iss'), op.issuer);
+  stripped.searchParams.delete('iss');
+  const codes = op.stats.grants.authorization_code;
+  await assert.rejects(af.completeLogin(stripped.href), (e) => e.code === 'issuer_missing');
+  assert.equal(op.stats.grants.authorization_code, codes, 'the code was not exchanged');
+  // … and our own error callback ends the login with its code.
+  const again = await loginWithForm(await af.authorizationUrl(), { redirectPrefix: redirectUri, abort: true });
+  await assert.rejects(af.completeLogin(again), (e) => e.code === 'access_denied');
+  await assert.rejects(af.completeLogin(again), (e) => e.code === 'state_mismatch', 'the login is over');
+});
+
+test('logout clears the session at once and settles within the timeout though revocation never answers', async () => {
+  const hung = [];
+  const hanging = (input, init) => {
+    if (String(input).endsWith('/token/revocation')) {
+      hung.push(input);
+      return new Promise(() => {});
+    }
+    return fetch(input, init);
+  };
+  const { af, failures } = await loggedIn({ fetch: hanging, refreshTimeoutMs: 500 });
+  const t0 = Date.now();
+  const done = af.logout();
+  assert.equal(af.accessToken, null, 'the tokens are gone before logout settles');
+  await done;
+  const took = Date.now() - t0;
+  assert.ok(took >= 400 && took < 2000, `settled after the timeout (${took} ms)`);
+  assert.equal(hung.length, 1, 'revocation was asked for');
+  assert.deepEqual(failures, []);
+});
+
+test('logout during a refresh: logged out at once, the late answer is not installed, and the refresh token it brings is revoked too', async () => {
+  let slowToken = false;
+  const revoked = [];
+  // The token endpoint answers at once (the server rotates), the answer reaches the app late.
+  const late = async (input, init) => {
+    if (String(input).endsWith('/token/revocation')) revoked.push(new URLSearchParams(String(init.body)).get('token'));
+    const r = await fetch(input, init);
+    if (slowToken && String(input).endsWith('/token')) await new Promise((ok) => setTimeout(ok, 400));
+    return r;
+  };
+  const { af, refreshToken } = await loggedIn({ fetch: late });
+  slowToken = true;
+  const issued = op.stats.issued.length;
+  await op.expire();
+  const call = af(`${op.issuer}/api/during-logout`);
+  await new Promise((ok) => setTimeout(ok, 100));
+  assert.equal(op.stats.presented.at(-1), refreshToken, 'the refresh presented the refresh token');
+  const done = af.logout();
+  assert.equal(af.accessToken, null, 'logged out at once');
+  await done;
+  assert.equal((await call).status, 401, 'the call gets its 401');
+  await new Promise((ok) => setTimeout(ok, 700)); // the late answer arrives
+  assert.equal(af.accessToken, null, 'still logged out: the late answer was not installed');
+  assert.equal(op.stats.issued.length, issued + 1, 'the server rotated the refresh token');
+  assert.deepEqual(revoked, [refreshToken, op.stats.issued.at(-1)], 'the one current at logout, then the one the refresh brought');
+});
+
+test('invalid_grant in a proactive refresh: the hook runs once with the server\'s code, and the request that waited does not call it again', async () => {
+  const short = await startProvider({ redirectUris: [redirectUri], accessTtl: 2 });
+  try {
+    const failures = [];
+    const af = createAuthFetch({
+      oauth: { issuer: short.issuer, clientId: 'spa', redirectUri, scope: 'openid offline_access' },
+      origins: [short.issuer],
+      onAuthFailure: (info) => failures.push(`${info.reason}:${info.error?.code}`),
+    });
+    const refreshToken = await logInTo(af, short);
+    await short.revoke(refreshToken);
+    await new Promise((ok) => setTimeout(ok, 1200)); // past half the token's 2 s
+    const r = await af(`${short.issuer}/api/proactive`);
+    assert.equal(r.status, 401);
+    await new Promise((ok) => setTimeout(ok, 100));
+    assert.deepEqual(failures, ['refresh_failed:invalid_grant']);
+    assert.equal(af.accessToken, null, 'logged out');
+    assert.equal(short.stats.grants.refresh_token, 0);
+  } finally {
+    await short.close();
+  }
+});
+
+test('a token request that outlives refreshTimeoutMs finishes in the background: its rotated refresh token is kept, never presented twice', async () => {
+  let delay = 0;
+  const late = async (input, init) => {
+    const r = await fetch(input, { ...init, signal: undefined });
+    if (delay && String(input).endsWith('/token')) await new Promise((ok) => setTimeout(ok, delay));
+    return r;
+  };
+  const { af, failures, refreshToken } = await loggedIn({ fetch: late, refreshTimeoutMs: 400 });
+  // The server answers at once (and rotates); the answer reaches the app after 600 ms.
+  delay = 600;
+  await op.expire();
+  const presented = op.stats.presented.length;
+  assert.equal((await af(`${op.issuer}/api/timed-out`)).status, 401, 'the caller gets its failure at the timeout');
+  assert.deepEqual(failures.map((f) => f.reason), ['refresh_timeout']);
+  // A 401 while the token request is still out (for 200 ms more) waits for it instead of
+  // presenting the same refresh token again.
+  delay = 0;
+  const during = await af(`${op.issuer}/api/while-pending`);
+  assert.equal(during.status, 200, 'served with the tokens the late answer brought');
+  assert.deepEqual(op.stats.presented.slice(presented), [refreshToken], 'the refresh token was presented once');
+  await op.expire();
+  assert.equal((await af(`${op.issuer}/api/next`)).status, 200, 'the next refresh uses the rotated token');
+  assert.equal(op.stats.presented.at(-1), op.stats.issued.at(-2));
+  assert.deepEqual(failures.map((f) => f.reason), ['refresh_timeout']);
+});

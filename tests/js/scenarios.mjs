@@ -725,6 +725,60 @@ export const scenarios = {
     eq(failures, ['retry_unauthorized'], 'a refused retry: the hook ran once');
   },
 
+  async 'clearTokens while a waiting request\'s body is still being read: it goes out as a first attempt, no retry_unauthorized'(env) {
+    let started;
+    const refreshStarted = new Promise((r) => { started = r; });
+    const { af, calls, failures } = await expired(env, { onEvent: (e) => e.type === 'refresh-start' && started() }, { refreshDelay: 500 });
+    const first = af(`${env.base}/api/starts-refresh`);
+    await refreshStarted;
+    await sleep(50); // the hook has presented the refresh token
+    // Admitted while the refresh runs: it waits for it, after its body (300 ms to read).
+    const enc = new TextEncoder();
+    const body = new ReadableStream({
+      async pull(c) {
+        await sleep(300);
+        c.enqueue(enc.encode('slow body'));
+        c.close();
+      },
+    });
+    const slow = af(`${env.base}/api/slow-body`, { method: 'POST', body, duplex: 'half' });
+    af.clearTokens(); // logout: the refresh is cancelled, not succeeded
+    eq([(await first).status, (await slow).status], [401, 401], 'both get their 401');
+    const st = await env.control.state();
+    eq(apiRequests(st, '/api/slow-body').map((q) => q.auth), [null], 'sent once, without a token');
+    eq(calls.length, 1, 'no other refresh');
+    eq(failures.map((f) => f.reason), [], 'no retry_unauthorized: nothing was retried');
+  },
+
+  async 'init is read once, at call time: changes to a reused init, inherited members and getters included'(env) {
+    let started;
+    const refreshStarted = new Promise((r) => { started = r; });
+    const { af } = await expired(env, { onEvent: (e) => e.type === 'refresh-start' && started() }, { refreshDelay: 300 });
+    // One options object, reused and changed between calls and while they wait or retry.
+    const init = { method: 'POST', headers: { 'x-tag': 'first' }, body: 'one' };
+    const a = af(`${env.base}/api/init-a`, init); // 401, then the refresh, then its retry
+    await refreshStarted;
+    init.method = 'PUT';
+    init.headers['x-tag'] = 'second'; // changed in place
+    init.body = 'two';
+    const b = af(`${env.base}/api/init-b`, init); // waits for the refresh
+    init.method = 'DELETE';
+    init.headers = { 'x-tag': 'third' };
+    init.body = 'three';
+    // Members fetch reads from the prototype chain, and from getters, count too.
+    const inherited = Object.create({ method: 'PATCH', headers: { 'x-tag': 'inherited' }, body: 'four' });
+    class Options { get method() { return 'POST'; } get headers() { return { 'x-tag': 'getter' }; } get body() { return 'five'; } }
+    const c = af(`${env.base}/api/init-c`, inherited);
+    const d = af(`${env.base}/api/init-d`, new Options());
+    eq((await Promise.all([a, b, c, d])).map((r) => r.status), [200, 200, 200, 200], 'all succeed');
+    const st = await env.control.state();
+    const seen = (path) => apiRequests(st, path).map((q) => [q.method, q.tag, atob(q.body)]);
+    eq(seen('/api/init-a'), [['POST', 'first', 'one'], ['POST', 'first', 'one']], 'the first call and its retry: as called');
+    eq(seen('/api/init-b'), [['PUT', 'second', 'two']], 'the waiting call: as called');
+    eq(seen('/api/init-c'), [['PATCH', 'inherited', 'four']], 'inherited members');
+    eq(seen('/api/init-d'), [['POST', 'getter', 'five']], 'getters of a class');
+  },
+
   async 'a token near expiry is refreshed before sending: the request never sees a 401'(env) {
     const { af, calls } = await expired(env);
     // A 2 s token: the skew (30 s by default) is capped at half its life, so from 1 s on.

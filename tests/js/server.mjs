@@ -50,6 +50,7 @@ export async function startServer({ cors = false } = {}) {
     : {};
 
   const json = jsonOut;
+  const current = () => state;
 
   async function api(req, res, url) {
     const body = await readBody(req);
@@ -90,6 +91,9 @@ export async function startServer({ cors = false } = {}) {
   }
 
   async function token(req, res) {
+    // The state of the test that sent it: a request still running when the next test resets
+    // the server changes nothing of the next test's.
+    const state = current();
     const body = await readBody(req);
     state.refreshCalls += 1;
     let presented = null;

@@ -55,8 +55,34 @@ test('five tabs, an expired token, 10 requests each: one refresh, 50 successes, 
   }
 });
 
-test('the lock holder hangs mid-refresh: another tab takes the lock after the bounded wait', async () => {
-  const [stuck] = await openTabs(1, '?hang=1&timeout=60000');
+// A refresh slower than lockTimeoutMs (7 s against the default 5 s), or just under its own
+// timeout: no tab takes the lock from a holder whose refresh is still running, so the rotating
+// refresh token is presented once, and every call of every tab ends 200.
+for (const [tabs, delay, query] of [
+  [2, 7000, ''],
+  [5, 7000, ''],
+  [2, 2800, '?timeout=3000&lock=500'],
+  [5, 2800, '?timeout=3000&lock=500'],
+]) {
+  test(`${tabs} tabs, a token endpoint that answers in ${delay / 1000} s${query ? ' (refreshTimeoutMs 3000, lockTimeoutMs 500)' : ' (default timeouts)'}: each refresh token presented once, every call 200`, async () => {
+    const pages = await openTabs(tabs, query);
+    await logIn(pages);
+    await ctl.config({ refreshDelay: delay });
+    await ctl.expire();
+    const results = await Promise.all(pages.map((t, i) => t.evaluate((k) => window.burst(3, `slow${k}`), i)));
+    assert.deepEqual(results.flat(), Array(tabs * 3).fill(200), 'every call succeeds');
+    const st = await ctl.state();
+    assert.deepEqual(st.refreshBodies, ['rt-0'], 'the refresh token was presented once');
+    assert.equal(st.reuseDetected, 0);
+    for (const t of pages) {
+      assert.deepEqual(await t.evaluate(() => window.failures), [], 'no tab logged out');
+      assert.equal(await t.evaluate(() => window.af.accessToken), 'at-1');
+    }
+  });
+}
+
+test('a lock holder whose refresh hangs past its own timeout stops holding: another tab refreshes', async () => {
+  const [stuck] = await openTabs(1, '?hang=1&timeout=1500&lock=800');
   const [healthy] = await openTabs(1, '?lock=800');
   await logIn([stuck, healthy]);
   await ctl.expire();
@@ -66,9 +92,10 @@ test('the lock holder hangs mid-refresh: another tab takes the lock after the bo
   const statuses = await healthy.evaluate(() => window.burst(3, 'healthy'));
   const took = Date.now() - t0;
   assert.deepEqual(statuses, [200, 200, 200]);
-  assert.ok(took < 5000, `done within the bounded wait (${took} ms)`);
-  // The stuck tab picks up the new tokens from storage: its own call succeeds too.
-  assert.deepEqual(await stuckCall, [200]);
+  assert.ok(took >= 1000 && took < 5000, `not before the holder's refresh timed out, and soon after (${took} ms)`);
+  // The stuck tab's own refresh timed out: its caller got its 401 and its hook ran once.
+  assert.deepEqual(await stuckCall, [401]);
+  assert.deepEqual(await stuck.evaluate(() => window.failures), ['refresh_timeout']);
   const st = await ctl.state();
   assert.equal(st.refreshCalls, 1);
   assert.equal(st.reuseDetected, 0);

@@ -14,12 +14,16 @@ import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
  * Starts the provider. `redirectUris`: the client's redirect URIs (the app's callback);
  * `accessTtl`: access-token lifetime in seconds; `control`: the `api` origin also serves the
  * demo's knobs (`POST /demo/expire`, `/demo/rotate-nonce`, `/demo/revoke`, `GET /demo/stats`).
- * Resolves with { issuer, api, provider, stats, rotateNonce(), revoke(rt), expire(), close() }.
+ * `prefix`: the provider is mounted under this path and it is part of the issuer (as Keycloak's
+ * `/realms/demo`); its metadata is then at `issuer + /.well-known/openid-configuration`, or, with
+ * `only8414`, only at RFC 8414's `/.well-known/oauth-authorization-server` + prefix.
+ * Resolves with { issuer, origin, api, provider, stats, rotateNonce(), revoke(rt), expire(), close() }.
  */
-export async function startProvider({ redirectUris, accessTtl = 60, control = false } = {}) {
+export async function startProvider({ redirectUris, accessTtl = 60, control = false, prefix = '', only8414 = false } = {}) {
   const server = createServer();
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const issuer = origin + prefix;
   const provider = new Provider(issuer, {
     clients: ['spa', 'spa-dpop'].map((client_id) => ({
       client_id,
@@ -77,7 +81,22 @@ export async function startProvider({ redirectUris, accessTtl = 60, control = fa
   });
   const callback = provider.callback();
   server.on('request', async (req, res) => {
-    if (req.url.startsWith('/api/')) return resource(req, res, issuer);
+    if (req.url.startsWith('/api/')) return resource(req, res, origin);
+    if (prefix) {
+      // Mounted under the issuer's path: the provider sees its own paths (and its mount path).
+      const wellKnown = '/.well-known/oauth-authorization-server';
+      if (only8414 && req.url.startsWith(`${prefix}/.well-known/`)) return res.writeHead(404).end();
+      if (only8414 && req.url === wellKnown + prefix) {
+        req.originalUrl = req.url;
+        req.baseUrl = prefix;
+        req.url = wellKnown;
+      } else if (req.url.startsWith(`${prefix}/`)) {
+        req.originalUrl = req.url;
+        req.url = req.url.slice(prefix.length);
+      } else {
+        return res.writeHead(404).end();
+      }
+    }
     if (req.method === 'POST' && req.url.startsWith('/token/revocation')) stats.revoked += 1;
     if (req.method === 'POST' && req.url === '/token') stats.tokenRequests += 1;
     return callback(req, res);
@@ -174,6 +193,7 @@ export async function startProvider({ redirectUris, accessTtl = 60, control = fa
 
   const handle = {
     issuer,
+    origin,
     api,
     provider,
     stats,
@@ -256,9 +276,10 @@ export async function loginWithForm(authorizationUrl, { login = 'alice', redirec
  * fills the development login form (or cancels it with `abort`), and waits until the app is
  * back at `callback` and has set `window.result`; resolves with that result.
  */
-export async function logInInPage(page, { issuer, callback, login = 'bob', abort = false }) {
-  // Not awaited in the page: the navigation replaces it.
-  await page.evaluate(() => { window.af.login({ returnTo: '/done' }); });
+export async function logInInPage(page, { issuer, callback, login = 'bob', abort = false, prompt }) {
+  // Not awaited in the page: the navigation replaces it. `prompt: 'login'` shows the form
+  // again to a browser that has a login session at the provider.
+  await page.evaluate((p) => { window.af.login({ returnTo: '/done', ...(p ? { prompt: p } : {}) }); }, prompt);
   await page.waitForURL(`${issuer}/**`);
   await page.waitForSelector('input[name=login]');
   if (abort) {

@@ -131,9 +131,11 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
   if (on('resend') || on('mutate-retry') || on('auth-token-request') || on('strip-signal') || on('fake-response')) {
     fetchOption = async (input, init = {}) => {
       const url = typeof input === 'string' ? input : input.url;
-      const call = init.headers && !(init.headers instanceof Headers) ? init.headers['x-call'] : undefined;
+      const call = init.headers ? new Headers(init.headers).get('x-call') ?? undefined : undefined;
       if (on('auth-token-request') && url.endsWith('/token')) {
-        init = { ...init, headers: { ...init.headers, authorization: 'Bearer leaked' } };
+        const headers = new Headers(init.headers);
+        headers.set('authorization', 'Bearer leaked');
+        init = { ...init, headers };
       }
       if (on('strip-signal')) init = { ...init, signal: undefined };
       const again = call !== undefined && seen.has(call);

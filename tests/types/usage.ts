@@ -40,8 +40,16 @@ const authFetch: AuthFetch = createAuthFetch({
       void none;
       return;
     }
+    if (info.reason === 'dpop_key_lost') {
+      const code: string = info.error.code;
+      void code;
+      return;
+    }
     const reason: 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized' = info.reason;
-    const status: number = info.response.status;
+    // @ts-expect-error a refresh no 401 had joined has no response
+    const sure: number = info.response.status;
+    const status: number | undefined = info.response?.status;
+    void sure;
     void [reason, status, url, info.error];
   },
   storage: 'local',
@@ -53,7 +61,7 @@ const authFetch: AuthFetch = createAuthFetch({
   shouldRefresh: (response, cs) => response.status === 401 && cs.length === 0,
   onEvent(e: AuthEvent) {
     if (e.type === 'refresh-failure') {
-      const why: 'refresh_failed' | 'refresh_timeout' = e.reason;
+      const why: 'refresh_failed' | 'refresh_timeout' | 'dpop_key_lost' = e.reason;
       void why;
     }
   },
