@@ -82,7 +82,9 @@ const oauthOptions = oidc && {
   },
 };
 const ownRefresh = {
-  async refresh({ refreshToken, fetch, signal, challenges }) {
+  // No `signal` on the token request: an answer that comes after the timeout may carry a rotated
+  // refresh token, and reauth still installs it.
+  async refresh({ refreshToken, fetch, challenges }) {
     $('last-challenge').textContent = challenges.length
       ? `The 401 said: ${challenges.map((c) => `${c.scheme} ${c.params.map(([k, v]) => `${k}="${v}"`).join(', ')}`).join('; ')}`
       : 'The 401 had no WWW-Authenticate challenge.';
@@ -90,7 +92,6 @@ const ownRefresh = {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ refresh_token: refreshToken }),
-      signal,
     });
     const body = await r.json();
     if (!r.ok) throw new Error(`${body.error}: ${body.error_description}`);

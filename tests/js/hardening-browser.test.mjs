@@ -3,8 +3,7 @@
 // with signals. A real server plays the page's origin, another a foreign one.
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { launchChromium, root } from './helpers.mjs';
+import { launchChromium } from './helpers.mjs';
 import { control } from './scenarios.mjs';
 import { startServer } from './server.mjs';
 
@@ -143,28 +142,11 @@ for (const [storage, crossTab] of [['session', false], ['local', false], ['local
 test('calls that wait for a refresh with an AbortSignal leave nothing behind in wasm memory', async () => {
   const out = await page.evaluate(async () => {
     const glue = await import(new URL('/pkg/reauth.js', location.origin).href);
-    const exports = Object.values(glue.initSync({ module: new Uint8Array() }));
-    const memory = exports.find((e) => e instanceof WebAssembly.Memory);
-    let n = 0;
-    const stub = async (input, init) => new Response('x', { status: init?.headers?.authorization === `Bearer t${n}` ? 200 : 401 });
-    const af = window.reauth.createAuthFetch({
-      origins: ['https://api.example.com'],
-      fetch: stub,
-      refresh: () => new Promise((ok) => setTimeout(() => ok({ accessToken: `t${n}` }), 0)),
-    });
-    const round = async () => {
-      n += 1;
-      af.setTokens({ accessToken: 'stale', expiresIn: 0 });
-      const rs = await Promise.all(Array.from({ length: 200 }, () =>
-        af('https://api.example.com/x', { signal: new AbortController().signal })));
-      if (rs.some((r) => r.status !== 200)) throw new Error('a call failed');
-    };
-    for (let i = 0; i < 20; i++) await round();
-    const before = memory.buffer.byteLength;
-    for (let i = 0; i < 120; i++) await round();
-    return { before, after: memory.buffer.byteLength };
+    const { waitWithSignals } = await import(new URL('/tests/js/waiting.mjs', location.origin).href);
+    const memory = Object.values(glue.initSync({ module: new Uint8Array() })).find((e) => e instanceof WebAssembly.Memory);
+    return waitWithSignals(window.reauth.createAuthFetch, () => memory.buffer.byteLength);
   });
-  assert.ok(out.after <= out.before + 65536, `wasm memory ${out.before} -> ${out.after} over 24,000 waiting calls`);
+  assert.ok(out.after <= out.warm + 65536, `wasm memory ${out.warm} -> ${out.after} over 24,000 waiting calls`);
 });
 
 test('no uncaught errors on the pages', () => {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import init, { createAuthFetch, parseChallenges } from 'reauth';
 import { initSync as glueInitSync } from '../../pkg/reauth.js';
 import { parseAll, vectorMismatches, vectors } from './helpers.mjs';
+import { waitWithSignals } from './waiting.mjs';
 
 test('init() resolves, twice', async () => {
   assert.equal(await init(), undefined);
@@ -72,27 +73,9 @@ test('calls that wait for a refresh with an AbortSignal leave nothing behind whe
   const exports = Object.values(glueInitSync({ module: readFileSync(new URL('../../pkg/reauth_bg.wasm', import.meta.url)) }));
   const memory = exports.find((e) => e instanceof WebAssembly.Memory);
   const table = exports.find((e) => e instanceof WebAssembly.Table);
-  let n = 0;
-  const stub = async (input, init) => new Response('x', { status: init?.headers?.authorization === `Bearer t${n}` ? 200 : 401 });
-  const af = createAuthFetch({
-    origins: ['https://api.example.com'],
-    fetch: stub,
-    refresh: () => new Promise((ok) => setTimeout(() => ok({ accessToken: `t${n}` }), 0)),
-  });
-  // Each round: a token that has just expired, 200 calls with a signal of their own; all of
-  // them wait for the one proactive refresh the first starts, which ends before any aborts.
-  const round = async () => {
-    n += 1;
-    af.setTokens({ accessToken: 'stale', expiresIn: 0 });
-    const rs = await Promise.all(Array.from({ length: 200 }, () =>
-      af('https://api.example.com/x', { signal: new AbortController().signal })));
-    assert.deepEqual([...new Set(rs.map((r) => r.status))], [200]);
-  };
-  for (let i = 0; i < 20; i++) await round();
-  const before = { memory: memory.buffer.byteLength, table: table.length };
-  for (let i = 0; i < 120; i++) await round(); // 24,000 waiting calls
-  assert.equal(table.length, before.table, 'externref table');
-  assert.ok(memory.buffer.byteLength <= before.memory + 65536, `wasm memory ${before.memory} -> ${memory.buffer.byteLength}`);
+  const { warm, after } = await waitWithSignals(createAuthFetch, () => ({ memory: memory.buffer.byteLength, table: table.length }));
+  assert.equal(after.table, warm.table, 'externref table');
+  assert.ok(after.memory <= warm.memory + 65536, `wasm memory ${warm.memory} -> ${after.memory} over 24,000 waiting calls`);
 });
 
 test('aborting a call that waits for a refresh rejects it at once, even after its Request was collected', () => {

@@ -73,6 +73,15 @@ async function expired(env, options = {}, config = {}) {
 
 const apiRequests = (state, path) => state.requests.filter((r) => r.path === path);
 
+/** A stream body that takes 300 ms to read. */
+const slowBody = () => new ReadableStream({
+  async pull(c) {
+    await sleep(300);
+    c.enqueue(new TextEncoder().encode('slow body'));
+    c.close();
+  },
+});
+
 export const scenarios = {
   async 'string, URL and Request inputs resolve with the real Response, body unread'(env) {
     await env.control.reset();
@@ -709,15 +718,7 @@ export const scenarios = {
     af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0', expiresIn: 2 });
     await sleep(1200);
     // A body that takes 300 ms to read: the proactive refresh this call starts is over by then.
-    const enc = new TextEncoder();
-    const body = new ReadableStream({
-      async pull(c) {
-        await sleep(300);
-        c.enqueue(enc.encode('slow body'));
-        c.close();
-      },
-    });
-    const r = await af(`${env.base}/api/slow-body`, { method: 'POST', body, duplex: 'half' });
+    const r = await af(`${env.base}/api/slow-body`, { method: 'POST', body: slowBody(), duplex: 'half' });
     eq(r.status, 401, 'its 401 comes back');
     const st = await env.control.state();
     eq(apiRequests(st, '/api/slow-body').map((q) => q.auth), ['Bearer at-1'], 'sent once, with the refreshed token');
@@ -733,15 +734,7 @@ export const scenarios = {
     await refreshStarted;
     await sleep(50); // the hook has presented the refresh token
     // Admitted while the refresh runs: it waits for it, after its body (300 ms to read).
-    const enc = new TextEncoder();
-    const body = new ReadableStream({
-      async pull(c) {
-        await sleep(300);
-        c.enqueue(enc.encode('slow body'));
-        c.close();
-      },
-    });
-    const slow = af(`${env.base}/api/slow-body`, { method: 'POST', body, duplex: 'half' });
+    const slow = af(`${env.base}/api/slow-body`, { method: 'POST', body: slowBody(), duplex: 'half' });
     af.clearTokens(); // logout: the refresh is cancelled, not succeeded
     eq([(await first).status, (await slow).status], [401, 401], 'both get their 401');
     const st = await env.control.state();
