@@ -36,6 +36,9 @@ use super::Shell;
 use crate::challenge::parse_challenges;
 use crate::origin::{classify, Target};
 
+use crate::policy::{decide, Decision, Facts, Header, PassReason};
+use crate::session::{Admit, FlightId, Outcome, Ticket, Unauthorized};
+
 /// The members of a fetch `init` (RequestInit: the standard ones, then those one runtime reads:
 /// Chromium's and Node's), in the order fetch reads them.
 const INIT_MEMBERS: &[&str] = &[
@@ -66,36 +69,50 @@ const INIT_MEMBERS: &[&str] = &[
 thread_local! {
     /// [`INIT_MEMBERS`] as JS strings, made once.
     static MEMBERS: Vec<JsValue> = INIT_MEMBERS.iter().map(|m| JsValue::from_str(m)).collect();
+    /// `Object.prototype`.
+    static OBJECT_PROTOTYPE: JsValue = Object::get_prototype_of(&Object::new()).into();
 }
 
-/// Everything fetch reads of `init`, read once, now, into an object of the shell's own: each
-/// member as `init[name]` gives it (inherited, or from a getter), the headers as a `Headers`
-/// copy. A getter that throws, or headers fetch would refuse, is an `Err`.
+/// Everything fetch reads of `init`, read once, now, into an object of the shell's own, with
+/// its own copy of the headers. For a plain object (an object literal: nothing inherited but
+/// `Object.prototype`'s) that is its own enumerable members, copied at once; otherwise (a class
+/// instance, `Object.create(defaults)`) each member fetch reads, as `init[name]` gives it. A
+/// getter that throws is an `Err`.
 fn snapshot(init: &JsValue) -> Result<JsValue, JsValue> {
-    let out = Object::new();
-    MEMBERS.with(|names| -> Result<(), JsValue> {
-        for name in names {
-            let v = js_sys::Reflect::get(init, name)?;
-            if !v.is_undefined() {
-                js_sys::Reflect::set(&out, name, &v)?;
+    let plain = init.is_object()
+        && OBJECT_PROTOTYPE.with(|p| JsValue::from(Object::get_prototype_of(init)) == *p);
+    let out: JsValue = if plain {
+        js::assign(&Object::new(), init)?
+    } else {
+        let out = Object::new();
+        MEMBERS.with(|names| -> Result<(), JsValue> {
+            for name in names {
+                let v = js_sys::Reflect::get(init, name)?;
+                if !v.is_undefined() {
+                    js_sys::Reflect::set(&out, name, &v)?;
+                }
             }
-        }
-        Ok(())
-    })?;
-    let out: JsValue = out.into();
+            Ok(())
+        })?;
+        out.into()
+    };
     let own: &Init = out.unchecked_ref();
     let headers = own.headers()?;
-    if !headers.is_null_or_undefined() {
-        let copy = match headers.dyn_ref::<Headers>() {
-            Some(h) => Headers::new_with_headers(h)?,
-            None => Headers::new_with_str_sequence_sequence(&headers)?,
+    if headers.is_object() {
+        // In the shape given (fetch takes a record's own enumerable members, a sequence's pairs).
+        let copy = if let Some(h) = headers.dyn_ref::<Headers>() {
+            Headers::new_with_headers(h)?.into()
+        } else if Array::is_array(&headers)
+            || js_sys::Reflect::has(&headers, &js_sys::Symbol::iterator())?
+        {
+            js::array_from(&headers)?.into()
+        } else {
+            js::assign(&Object::new(), &headers)?
         };
         own.set_headers(&copy);
     }
     Ok(out)
 }
-use crate::policy::{decide, Decision, Facts, Header, PassReason};
-use crate::session::{Admit, FlightId, Outcome, Ticket, Unauthorized};
 
 /// A request as it is (re)sent: the input and the init without the token, the URL it goes to,
 /// and the caller's abort signal.
