@@ -147,6 +147,12 @@ extern "C" {
     #[wasm_bindgen(method, getter)]
     pub fn document(this: &Global) -> JsValue;
 
+    /// A window's `document`, for the one member read on every relative URL.
+    pub type Doc;
+    /// `document.baseURI` (a `<base href>` counts).
+    #[wasm_bindgen(method, getter, catch, js_name = baseURI)]
+    pub fn base_uri(this: &Doc) -> Result<JsValue, JsValue>;
+
     /// A `location` (a window's or a worker's).
     pub type Place;
     /// `location.origin`.
@@ -243,12 +249,20 @@ pub fn page_href() -> Option<String> {
 /// The base URL fetch resolves a relative URL against, read now: in a window the document's
 /// base URL (a `<base href>` counts), in a worker its location; `None` in Node.
 pub fn base_url() -> Option<String> {
-    if let Some(doc) = global().document().dyn_ref::<web_sys::Document>() {
-        if let Ok(Some(base)) = doc.base_uri() {
-            return Some(base);
+    base_url_js().as_string()
+}
+
+/// [`base_url`] as the JS string (undefined in Node), not copied into wasm memory.
+pub fn base_url_js() -> JsValue {
+    let doc = global().document();
+    if doc.is_object() {
+        if let Ok(base) = doc.unchecked_ref::<Doc>().base_uri() {
+            if base.is_string() {
+                return base;
+            }
         }
     }
-    page_href()
+    place().map_or(JsValue::UNDEFINED, |p| p.href())
 }
 
 /// The origin of `url` resolved against `base`, as the WHATWG URL parser gives it.

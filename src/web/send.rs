@@ -669,14 +669,20 @@ impl Shell {
     /// Whether `input` is a string that starts with an allowed origin followed by a path, query,
     /// fragment or nothing ([`crate::origin::prefix_is_origin`]).
     fn prefixed_by_origin(&self, input: &JsValue) -> bool {
-        if !input.is_string() {
-            return false;
+        self.origin_prefix(input).is_some()
+    }
+
+    /// The allowed origin `text` (a JS string) starts with, followed by a path, query, fragment
+    /// or nothing: its index in the options' origins. Tested without copying the string.
+    fn origin_prefix(&self, text: &JsValue) -> Option<usize> {
+        if !text.is_string() {
+            return None;
         }
-        let text: &js::Text = input.unchecked_ref();
+        let text: &js::Text = text.unchecked_ref();
         self.origin_values
             .iter()
             .zip(&self.opts.origins)
-            .any(|(value, origin)| {
+            .position(|(value, origin)| {
                 text.starts_with(value) && {
                     let next = text.char_code_at(origin.len() as u32);
                     crate::origin::prefix_is_origin(if next.is_nan() {
@@ -694,14 +700,29 @@ impl Shell {
     fn resolve(&self, input: &JsValue) -> Option<(JsValue, String, bool)> {
         let allowed = |origin: &str| self.opts.origins.iter().any(|a| a == origin);
         if let Some(url) = input.as_string() {
-            if let Target::Origin(o) = classify(&url) {
+            let target = classify(&url);
+            if let Target::Origin(o) = target {
                 return allowed(o).then(|| (input.clone(), url.clone(), false));
             }
-            // Relative (to the base URL fetch uses: a `<base href>` counts), or an absolute
-            // form only the URL parser can read.
-            let base = js::base_url();
-            let parsed = match &base {
-                Some(b) => Url::new_with_base(&url, b),
+            // Relative: to the base URL fetch uses (a `<base href>` counts), read now.
+            let base = js::base_url_js();
+            if target == Target::SameAsBase {
+                // It keeps the base's origin: none of ours, nothing to do.
+                let i = self.origin_prefix(&base)?;
+                if url.starts_with('/') {
+                    // Path-absolute: that origin and this path, as the parser would join them
+                    // (fetch normalizes the path the same way either way).
+                    let absolute = self.origin_values[i]
+                        .unchecked_ref::<js_sys::JsString>()
+                        .concat(input);
+                    let mut href = self.opts.origins[i].clone();
+                    href.push_str(&url);
+                    return Some((absolute.into(), href, false));
+                }
+            }
+            // Path-relative, or an absolute form only the URL parser can read.
+            let parsed = match base.as_string() {
+                Some(b) => Url::new_with_base(&url, &b),
                 None => Url::new(&url),
             }
             .ok()?;
