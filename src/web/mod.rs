@@ -4,7 +4,8 @@
 //! One room per concern:
 //!
 //! - this file: the `#[wasm_bindgen]` exports (`createAuthFetch`, `parseChallenges`), the
-//!   `authFetch` function object and its members, tokens in and out.
+//!   `authFetch` function object and its members, tokens in and out, and the session the
+//!   instances of a realm share by storage key ([`Shared`]).
 //! - [`options`]: options and token sets, deserialized with serde-wasm-bindgen; a `TypeError`
 //!   names what is wrong.
 //! - [`send`]: one call: origin check, body captured at call time, token, fetch, 401 policy,

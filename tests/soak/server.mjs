@@ -150,7 +150,11 @@ export async function startSoakServers({ switches = [] } = {}) {
       rec.outcome ??= outcome;
     };
     res.on('finish', () => end(rec.outcome ?? 'answered'));
-    res.on('close', () => end('closed by the client'));
+    res.on('close', () => {
+      // The client gave up (an abort): it did so a moment before this server hears of it.
+      if (!res.writableFinished) rec.closedByClient = true;
+      end('closed by the client');
+    });
     const json = (status, value) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(value));
