@@ -354,7 +354,7 @@ impl Dpop {
     }
 
     /// The key, ready to sign with (made or read on first use).
-    pub async fn key(&self) -> Result<Rc<Key>, JsValue> {
+    async fn key(&self) -> Result<Rc<Key>, JsValue> {
         if let Some(k) = &*self.key.borrow() {
             return Ok(k.clone());
         }

@@ -690,9 +690,7 @@ impl Shell {
 
     /// Revokes refresh token `rt` in the background (a refresh that answered after a logout).
     pub(super) fn revoke_later(self: &Rc<Self>, rt: String) {
-        if self.opts.oauth.is_some() {
-            let _ = self.revoke(rt);
-        }
+        let _ = self.revoke(rt);
     }
 
     /// Revokes refresh token `rt` where the server can: a promise of it, aborted after the
