@@ -69,7 +69,7 @@ after(async () => {
   await server?.close();
 });
 
-test('installs, builds with Vite for production (at most 114.5 KB gzip shipped) and runs in Chromium', async () => {
+test('installs, builds with Vite for production (at most 115 KB gzip shipped) and runs in Chromium', async () => {
   const dir = scratch('vite-app', {
     'package.json': JSON.stringify({ name: 'vite-app', private: true, type: 'module' }),
     'index.html': '<!doctype html><title>vite app</title><script type="module" src="/main.js"></script>',
@@ -100,8 +100,8 @@ window.result = {
   const shipped = assets.filter((f) => /\.(js|wasm)$/.test(f))
     .reduce((n, f) => n + gzipSync(readFileSync(join(dir, 'dist', 'assets', f)), { level: 9 }).length, 0);
   // A guard against growth at the size measured with OAuth, DPoP and the hardening of issue 17
-  // built in (about 113 KB; 83 KB before OAuth); BENCHMARKS.md says what each part costs.
-  assert.ok(shipped <= 114500, `gzip -9 of the app's .js and .wasm: ${shipped} B (guard 114,500)`);
+  // built in (about 113.6 KB; 83 KB before OAuth); BENCHMARKS.md says what each part costs.
+  assert.ok(shipped <= 115000, `gzip -9 of the app's .js and .wasm: ${shipped} B (guard 115,000)`);
   server = await serveStatic(join(dir, 'dist'));
   browser = await launchChromium();
   const page = await browser.newPage();
