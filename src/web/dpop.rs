@@ -323,7 +323,7 @@ impl Dpop {
                     name: p.name.clone(),
                     sessions: p.sessions.clone(),
                 };
-                super::send::promise(async move {
+                js::promise(async move {
                     // Where IndexedDB cannot be used (some private modes), the key lives in
                     // memory: the session still works, only a reload loses it.
                     match stored_pair(&p).await {
@@ -347,7 +347,7 @@ impl Dpop {
         *self.ath.borrow_mut() = None;
         if let (true, Some(p)) = (delete, &self.persist) {
             let name = p.name.clone();
-            super::flight::spawn(async move {
+            js::spawn(async move {
                 let _ = delete_pair(name).await;
             });
         }

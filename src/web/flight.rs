@@ -13,10 +13,10 @@ use js_sys::{Function, Promise};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
 
-use super::js::{self, report};
+use super::js::{self, report, spawn};
 use super::options::TokenSet;
 use super::send::{challenges_of, www_authenticate, ChallengeOut};
 use super::store::Beat;
@@ -67,7 +67,7 @@ enum Gone {
 
 impl Gone {
     fn of(e: &JsValue, builtin: bool) -> Gone {
-        match super::oauth::code_of(e).as_deref() {
+        match js::code_of(e).as_deref() {
             Some("invalid_grant") if builtin => Gone::Grant,
             Some(super::dpop::KEY_LOST) => Gone::Key,
             _ => Gone::No,
@@ -117,12 +117,6 @@ struct RefreshContext<'a> {
     challenges: Vec<ChallengeOut<'a>>,
     fetch: Js<'a>,
     signal: Js<'a>,
-}
-
-/// Runs a task (one boxed future type, so the executor is instantiated once).
-pub fn spawn(f: impl core::future::Future<Output = ()> + 'static) {
-    let f: core::pin::Pin<Box<dyn core::future::Future<Output = ()>>> = Box::pin(f);
-    spawn_local(f);
 }
 
 /// Plain objects from Rust values: `None` fields as `null`.

@@ -1,5 +1,7 @@
 //! The few JS members the shell reaches that `web-sys` and `js-sys` do not bind the way it needs
-//! them (declared here, so wasm-bindgen generates their glue), and small helpers over them.
+//! them (declared here, so wasm-bindgen generates their glue), and small helpers over them:
+//! tasks and promises of async Rust ([`spawn`], [`promise`]), an error's `code`. Every other
+//! module of the shell may use this one; it uses none of them.
 //!
 //! Everything that touches a value the app handed over is declared `catch`: a getter that
 //! throws, a proxy, a hostile `init` becomes an `Err`, never an exception unwinding through
@@ -297,4 +299,24 @@ pub fn define_getter(target: &Object, key: &JsValue, getter: &JsValue) {
 /// A `TypeError` with this message, as a value to throw or reject with.
 pub fn type_error(message: &str) -> JsValue {
     js_sys::TypeError::new(message).into()
+}
+
+/// Runs a task (one boxed future type, so the executor is instantiated once).
+pub fn spawn(f: impl core::future::Future<Output = ()> + 'static) {
+    let f: core::pin::Pin<Box<dyn core::future::Future<Output = ()>>> = Box::pin(f);
+    wasm_bindgen_futures::spawn_local(f);
+}
+
+/// The promise of an async path (one boxed future type, so the executor is instantiated once).
+pub fn promise(
+    f: impl core::future::Future<Output = Result<JsValue, JsValue>> + 'static,
+) -> JsValue {
+    let f: core::pin::Pin<Box<dyn core::future::Future<Output = Result<JsValue, JsValue>>>> =
+        Box::pin(f);
+    wasm_bindgen_futures::future_to_promise(f).into()
+}
+
+/// The `code` of an error (an OAuth error's, or `dpop_key_lost`), if it has one.
+pub fn code_of(error: &JsValue) -> Option<String> {
+    get(error, &name("code")).as_string()
 }

@@ -19,7 +19,8 @@
 //! - [`page`]: page and worker events (`visibilitychange`, `online`, `storage`).
 //! - [`wait`]: waiting on the 401 path (for a refresh, a retry, an abort) without a closure
 //!   per wait.
-//! - [`js`]: the few JS members no `web-sys`/`js-sys` binding covers as needed here.
+//! - [`js`]: the few JS members no `web-sys`/`js-sys` binding covers as needed here, and the
+//!   helpers every room uses (tasks, promises of async Rust).
 //!
 //! Data flows one way: request → session (token, or wait) → fetch → policy → session (refresh
 //! flight) → retry. Every decision is the core's ([`crate::session`], [`crate::policy`],

@@ -117,11 +117,6 @@ pub fn oauth_error(code: &str, description: Option<&str>) -> JsValue {
     e.into()
 }
 
-/// The `code` of an error made by [`oauth_error`].
-pub fn code_of(error: &JsValue) -> Option<String> {
-    js::get(error, &js::name("code")).as_string()
-}
-
 /// Step-up 401s of one token set this close together are one burst.
 pub const STEP_UP_BURST_MS: u64 = 2_000;
 
@@ -148,7 +143,7 @@ fn go_to(url: &str) -> Result<JsValue, JsValue> {
 fn report_rejection(value: &JsValue) {
     if let Some(p) = value.dyn_ref::<Promise>() {
         let p = p.clone();
-        super::flight::spawn(async move {
+        js::spawn(async move {
             if let Err(e) = JsFuture::from(p).await {
                 js::report(&e);
             }
@@ -464,7 +459,7 @@ impl Shell {
                 ..LoginOptions::default()
             };
             let s = self.clone();
-            super::flight::spawn(async move {
+            js::spawn(async move {
                 let went = match s.authorization_url_for(lo).await {
                     Ok(url) => go_to(&url),
                     Err(e) => Err(e),
@@ -711,7 +706,7 @@ impl Shell {
             return (Promise::resolve(&JsValue::UNDEFINED).into(), ms);
         };
         let shell = self.clone();
-        let revoked = super::send::promise(async move {
+        let revoked = js::promise(async move {
             let e = shell.endpoints_within(&signal).await?;
             if let Some(endpoint) = &e.revocation {
                 let params = UrlSearchParams::new()?;

@@ -25,12 +25,12 @@ use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AbortSignal, Blob, FormData, Headers, ReadableStream, Request, Url, UrlSearchParams,
 };
 
-use super::js::{self, Carrier, Init, Reply, View};
+use super::js::{self, promise, Carrier, Init, Reply, View};
 use super::wait::{abortable, settled};
 use super::Shell;
 use crate::challenge::parse_challenges;
@@ -632,7 +632,7 @@ impl Shell {
                 .await
             {
                 Ok(p) => p,
-                Err(e) if super::oauth::code_of(&e).as_deref() == Some(super::dpop::KEY_LOST) => {
+                Err(e) if js::code_of(&e).as_deref() == Some(super::dpop::KEY_LOST) => {
                     self.key_lost(generation, &e, &url);
                     return settled(&self.fetch(&input, &init)).await;
                 }
@@ -990,13 +990,4 @@ fn nonce_retry(response: &JsValue) -> bool {
         decide(401, Header::Parsed(&c), facts),
         Decision::NonceRetry { .. }
     )
-}
-
-/// The promise of an async path (one boxed future type, so the executor is instantiated once).
-pub(super) fn promise(
-    f: impl core::future::Future<Output = Result<JsValue, JsValue>> + 'static,
-) -> JsValue {
-    let f: core::pin::Pin<Box<dyn core::future::Future<Output = Result<JsValue, JsValue>>>> =
-        Box::pin(f);
-    future_to_promise(f).into()
 }

@@ -175,7 +175,7 @@ impl Store {
             released: Cell::new(false),
         });
         heart.write();
-        super::flight::spawn(heartbeat(heart.clone()));
+        js::spawn(heartbeat(heart.clone()));
         LockGuard {
             held,
             heart: Some(heart),

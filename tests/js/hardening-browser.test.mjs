@@ -15,7 +15,7 @@ before(async () => {
   foreign = await startServer({ cors: true });
   ctl = control(server.url);
   fctl = control(foreign.url);
-  browser = await launchChromium(['--js-flags=--expose-gc']);
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
