@@ -7,14 +7,16 @@
 //!   so that a retry goes where the first attempt went, whatever the page does meanwhile.
 //! - What: `fetch(input, init)` reads `init` once, when called. So does `authFetch`: every
 //!   member fetch reads (inherited ones and getters included) is copied at call time, the
-//!   headers and a body the caller could change too; a waiting call and every retry send that
-//!   copy.
+//!   headers and a body the caller could change too (a `FormData` as a new one with the same
+//!   entries); a waiting call and every retry send that copy. A `Request`'s body and a stream
+//!   are read into bytes: engines other than Chromium cannot send a stream (`duplex: 'half'`).
+//!   A `Request`'s body is read by its method, as Firefox has no `Request.body`.
 //!
 //! The success path (a Bearer token, a request that can go now, its body reusable as given)
 //! makes no Rust future and no closure: the fetch promise is chained to one long-lived response
 //! handler, bound to the request (`Function.prototype.bind`). A response with an error status,
-//! a request that must wait for a refresh, a body that must be read first (a `Request`,
-//! `FormData`, a stream), or a DPoP-bound token (each request's proof is signed first) takes
+//! a request that must wait for a refresh, a body that must be read first (a `Request`, a
+//! stream), or a DPoP-bound token (each request's proof is signed first) takes
 //! the async path.
 //!
 //! No `RefCell` borrow is held while JS that could reach the app runs (its fetch, its hooks).
@@ -141,7 +143,7 @@ enum Prepared {
     /// It can be sent, and sent again, as this init (the body copied where the caller could
     /// change it after the call).
     Ready(JsValue),
-    /// Its body must be read into bytes first (a `Request`, `FormData`, a stream); the
+    /// Its body must be read into bytes first (a `Request`, a stream); the
     /// carrier holds it as it was at call time.
     Carried(Carried),
 }
@@ -150,7 +152,7 @@ enum Prepared {
 enum Carried {
     /// A `Request` input, copied with `new Request(input, init)`.
     Request(Request),
-    /// A `FormData` or stream body in `init`, held by a `Response`.
+    /// A stream body in `init`, held by a `Response`.
     Body {
         carrier: Carrier,
         url: JsValue,
@@ -221,6 +223,25 @@ fn copy_of(body: &JsValue) -> Option<JsValue> {
     None
 }
 
+/// A new `FormData` with the entries of `form` as they are now: its strings, and its `File`s
+/// (immutable), so each attempt sends the form as it was at call time. Fetch encodes it for
+/// each attempt, with a boundary of its own; WebKit cannot read a form with files back into
+/// bytes, so this is how every engine keeps it.
+fn copy_form(form: &FormData) -> Result<FormData, JsValue> {
+    let copy = FormData::new()?;
+    for entry in js::array_from(form)?.iter() {
+        let name = js::get(&entry, &JsValue::from_f64(0.0))
+            .as_string()
+            .unwrap_or_default();
+        let value = js::get(&entry, &JsValue::from_f64(1.0));
+        match value.as_string() {
+            Some(text) => copy.append_with_str(&name, &text)?,
+            None => copy.append_with_blob(&name, value.unchecked_ref())?,
+        }
+    }
+    Ok(copy)
+}
+
 /// Looks at a request to an allowed origin (see [`Prepared`]).
 fn prepare(input: Input<'_>, init: &JsValue) -> Result<Prepared, JsValue> {
     let given = !init.is_null_or_undefined();
@@ -273,9 +294,14 @@ fn prepare(input: Input<'_>, init: &JsValue) -> Result<Prepared, JsValue> {
         init.unchecked_ref::<Init>().set_body(&copy);
         return Ok(Prepared::Ready(init.clone()));
     }
+    if let Some(form) = body.dyn_ref::<FormData>() {
+        init.unchecked_ref::<Init>()
+            .set_body(&copy_form(form)?.into());
+        return Ok(Prepared::Ready(init.clone()));
+    }
     let streamed = body.is_instance_of::<ReadableStream>()
         || js_sys::Reflect::has(&body, &js_sys::Symbol::async_iterator()).unwrap_or(false);
-    if body.is_instance_of::<FormData>() || streamed {
+    if streamed {
         let carrier = Carrier::new(&body)?;
         let url = JsValue::from(url_of(input).unwrap_or_default());
         return Ok(Prepared::Carried(Carried::Body {
@@ -314,9 +340,17 @@ impl Carried {
     async fn read(self) -> Result<(JsValue, JsValue), JsValue> {
         match self {
             Carried::Request(req) => {
-                let body = match req.body() {
-                    None => JsValue::NULL,
-                    Some(_) => JsFuture::from(req.array_buffer()?).await?,
+                // By its method, not by `Request.body`, which Firefox does not have.
+                let method = req.method();
+                let body = if method == "GET" || method == "HEAD" {
+                    JsValue::NULL
+                } else {
+                    let bytes = JsFuture::from(req.array_buffer()?).await?;
+                    if bytes.unchecked_ref::<ArrayBuffer>().byte_length() == 0 {
+                        JsValue::NULL
+                    } else {
+                        bytes
+                    }
                 };
                 let init = Object::new();
                 for name in REQUEST_FIELDS {
@@ -341,17 +375,6 @@ impl Carried {
                 let bytes = JsFuture::from(r.array_buffer()?).await?;
                 let next = js::assign(&Object::new(), &init)?;
                 let next: &Init = next.unchecked_ref();
-                // A FormData gets its multipart type (and boundary) from the carrier.
-                if let Ok(Some(kind)) = r.headers().get("content-type") {
-                    let headers = Headers::new_with_str_sequence_sequence(
-                        &next.headers().unwrap_or(JsValue::UNDEFINED),
-                    )
-                    .or_else(|_| Headers::new())?;
-                    if !headers.has("content-type")? {
-                        headers.set("content-type", &kind)?;
-                    }
-                    next.set_headers(&headers);
-                }
                 next.set_body(&bytes);
                 Ok((url, next.into()))
             }

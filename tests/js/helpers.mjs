@@ -1,5 +1,5 @@
 // Shared test helpers: a static file server on 127.0.0.1 (random port), Debian's Chromium via
-// playwright-core, the packed package and scratch projects that install it, and the shared
+// playwright-core (engines.mjs has the three engines), the packed package and scratch projects that install it, and the shared
 // WWW-Authenticate vectors.
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -7,7 +7,6 @@ import { readFile } from 'node:fs/promises';
 import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 export const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -50,17 +49,7 @@ export async function serveStatic(dir) {
   };
 }
 
-/** Debian's Chromium, headless, with no network chatter (`extraArgs`: more flags). */
-export function launchChromium(extraArgs = []) {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ...extraArgs,
-    ],
-  });
-}
+export { launchChromium } from './engines.mjs';
 
 /** Runs a command; returns its stdout (throws with its stderr when it fails). */
 export const run = (cmd, args, cwd) =>
