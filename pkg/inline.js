@@ -26,6 +26,10 @@ async function unpack() {
     bytes = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   }
+  if (typeof DecompressionStream !== 'function') {
+    throw new TypeError('reauth/inline needs DecompressionStream (Chrome 80, Firefox 113, Safari 16.4); '
+      + 'in older browsers import "reauth" and serve its .wasm, or pass the module to init()');
+  }
   const wasm = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
   return new Response(wasm, { headers: { 'content-type': 'application/wasm' } });
 }

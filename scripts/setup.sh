@@ -2,9 +2,10 @@
 # Installs what building and testing reauth needs, each step only when it is missing:
 # the wasm32 Rust target, wasm-bindgen-cli at the exact version in Cargo.lock (it generates the
 # package's glue, and its test runner runs the wasm tests), Debian's chromium and
-# chromium-driver, and the npm dev dependencies from package-lock.json
-# (which bring wasm-opt, playwright-core, typescript, and vite, webpack, esbuild and rollup
-# for the bundler tests).
+# chromium-driver, firefox-esr, webkit2gtk-driver (WebKitGTK's MiniBrowser and its WebDriver
+# server) and xvfb, geckodriver from crates.io, and the npm dev dependencies from
+# package-lock.json (which bring wasm-opt, playwright-core, the webdriver client, typescript,
+# and vite, webpack, esbuild and rollup for the bundler tests).
 # Sources: crates.io, npm and Debian's packages only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,11 +27,27 @@ if [ "$want" != "$have" ]; then
     || cargo install wasm-bindgen-cli --version "$want"
 fi
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  say "installing Debian's chromium and chromium-driver"
+# The three browser engines the browser tiers run in: Chromium (with its driver, for the
+# wasm-bindgen tests), Firefox ESR, and WebKitGTK's MiniBrowser with WebKitWebDriver, which
+# runs under Xvfb.
+debs=()
+command -v chromium >/dev/null || debs+=(chromium)
+command -v chromedriver >/dev/null || debs+=(chromium-driver)
+command -v firefox-esr >/dev/null || debs+=(firefox-esr)
+command -v WebKitWebDriver >/dev/null || debs+=(webkit2gtk-driver)
+command -v Xvfb >/dev/null || debs+=(xvfb)
+if [ ${#debs[@]} -gt 0 ]; then
+  say "installing Debian's ${debs[*]}"
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${debs[@]}" >/dev/null
+fi
+
+# geckodriver (Firefox's WebDriver server) from crates.io, pinned like wasm-bindgen-cli.
+gecko=0.37.1
+if [ "$(geckodriver --version 2>/dev/null | awk 'NR == 1 {print $2}')" != "$gecko" ]; then
+  say "installing geckodriver $gecko; this takes a few minutes once"
+  cargo install geckodriver --version "$gecko" --locked || cargo install geckodriver --version "$gecko"
 fi
 
 # npm ci when node_modules does not match the lockfile.

@@ -95,7 +95,11 @@ function xvfb() {
     let out = '';
     x.stdio[3].on('data', (d) => {
       out += d;
-      if (out.includes('\n')) ok(`:${out.trim()}`);
+      if (!out.includes('\n')) return;
+      // It lives as long as this process, without keeping it alive.
+      x.stdio[3].destroy();
+      x.unref();
+      ok(`:${out.trim()}`);
     });
     x.on('exit', (code) => fail(new Error(`Xvfb exited (${code})`)));
     setTimeout(() => fail(new Error(`Xvfb named no display in 10 s (${out})`)), 10000).unref();
@@ -184,6 +188,8 @@ class WdSession {
   run(handle, fn) {
     const next = this.chain.then(async () => {
       await this.ready;
+      // A command for no window in particular (opening one) needs a window that still exists.
+      handle ??= this.current ?? [...this.pages][0]?.handle;
       if (handle && this.current !== handle) {
         await this.client.switchToWindow(handle);
         this.current = handle;
@@ -403,11 +409,14 @@ class WdPage {
     return this.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector);
   }
 
-  async waitForURL(re, { timeout = 30000 } = {}) {
+  /** `url`: a RegExp, or a string where `**` matches anything and `*` anything but `/`. */
+  async waitForURL(url, { timeout = 30000 } = {}) {
+    const re = url instanceof RegExp ? url : new RegExp(`^${url.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\u0000/g, '.*')}$`);
     const until = Date.now() + timeout;
     for (;;) {
       const u = await this.url().catch(() => '');
-      if (re instanceof RegExp ? re.test(u) : u === re) return;
+      if (re.test(u)) return;
       if (Date.now() > until) throw new Error(`page.waitForURL: timed out waiting for ${re} (at ${u})`);
       await sleep(50);
     }

@@ -66,6 +66,8 @@ export async function startProvider({ redirectUris, accessTtl = 60, control = fa
     // The resource: the DPoP proofs it accepted ({ htm, htu, nonce, jti, ath, jkt }), the 401s
     // it gave (the reason of each), and the step-ups it asked for.
     proofs: [], refused: [], stepUps: 0, apiRequests: 0,
+    // The authorization requests (their URLs, issuer-relative), as the browser sent them.
+    authorizations: [],
   };
   // The resource's DPoP nonce (RFC 9449 §9), changed by rotateNonce().
   let resourceNonce = randomBytes(16).toString('base64url');
@@ -97,6 +99,7 @@ export async function startProvider({ redirectUris, accessTtl = 60, control = fa
         return res.writeHead(404).end();
       }
     }
+    if (req.method === 'GET' && req.url.startsWith('/auth?')) stats.authorizations.push(req.url);
     if (req.method === 'POST' && req.url.startsWith('/token/revocation')) stats.revoked += 1;
     if (req.method === 'POST' && req.url === '/token') stats.tokenRequests += 1;
     return callback(req, res);
@@ -289,7 +292,9 @@ export async function logInInPage(page, { issuer, callback, login = 'bob', abort
     await page.fill('input[name=password]', 'secret');
     await page.click('button[type=submit]');
   }
-  await page.waitForURL(`${callback}?**`);
+  // Back at the callback: with the code, or already without it (the app strips the query at
+  // once, and over WebDriver the URL is only polled).
+  await page.waitForURL(new RegExp(`^${callback.replace(/[.?*+^$()[\]{}|\\]/g, '\\$&')}`));
   await page.waitForFunction(() => window.result !== undefined);
   return page.evaluate(() => window.result);
 }

@@ -47,8 +47,8 @@ async function nodeHeap() {
 }
 
 /**
- * One soak. `browser`: a Playwright browser (for runtime 'window'), launched with
- * --js-flags=--expose-gc and --enable-precise-memory-info.
+ * One soak. `browser`: a browser of tests/js/engines.mjs (for runtime 'window'); Chromium
+ * launched with --js-flags=--expose-gc and --enable-precise-memory-info measures the heap.
  */
 export async function soak({ seed, calls = 1000, runtime = 'node', switches = [], browser, deadlineMs = 8000 }) {
   const servers = await startServers(switches.filter((s) => SERVER_SWITCHES.includes(s)));
@@ -100,8 +100,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const switches = (arg('switch', '') || '').split(',').filter(Boolean);
   let browser;
   if (runtime === 'window') {
-    const { launchChromium } = await import('../js/helpers.mjs');
-    browser = await launchChromium(['--js-flags=--expose-gc', '--enable-precise-memory-info']);
+    // --engine chromium (the default), firefox or webkit; only Chromium measures the heap.
+    const { launch } = await import('../js/engines.mjs');
+    browser = await launch(arg('engine', 'chromium'), { chromiumArgs: ['--js-flags=--expose-gc', '--enable-precise-memory-info'] });
   }
   const t0 = Date.now();
   try {
