@@ -242,6 +242,14 @@ fn copy_form(form: &FormData) -> Result<FormData, JsValue> {
     Ok(copy)
 }
 
+/// `response`, or the abort's reason where the call was aborted before it settled.
+fn unless_aborted(signal: Option<&AbortSignal>, response: JsValue) -> Result<JsValue, JsValue> {
+    match signal {
+        Some(s) if s.aborted() => Err(s.reason()),
+        _ => Ok(response),
+    }
+}
+
 /// Looks at a request to an allowed origin (see [`Prepared`]).
 fn prepare(input: Input<'_>, init: &JsValue) -> Result<Prepared, JsValue> {
     let given = !init.is_null_or_undefined();
@@ -544,27 +552,33 @@ fn outcome(ok: bool) -> Outcome {
 /// request to its input, init and ticket). It holds the shell weakly: a response that arrives
 /// after the app dropped its `authFetch` is handed back as it is.
 pub fn response_handler(shell: Weak<Shell>) -> Function {
-    let handler = Closure::<dyn Fn(JsValue, JsValue, f64, JsValue) -> JsValue>::new(
-        move |input, init, ticket: f64, response: JsValue| {
-            if status_of(&response) < 400.0 {
-                return response;
-            }
-            let Some(s) = shell.upgrade() else {
-                return response;
-            };
-            if !s.wants_refresh(&response) {
-                return response;
-            }
-            let ticket = unpack(ticket);
-            let req = Req {
-                signal: signal_of(&input, &init),
-                input,
-                init,
-                _anchors: None,
-            };
-            promise(s.after_response(req, ticket, response))
-        },
-    );
+    let handler =
+        Closure::<dyn Fn(JsValue, JsValue, f64, JsValue) -> Result<JsValue, JsValue>>::new(
+            move |input: JsValue, init: JsValue, ticket: f64, response: JsValue| {
+                // WebKit can resolve a fetch whose signal was aborted a moment before: the call
+                // rejects, as fetch's own contract says (only a call with an init has a signal to read).
+                if !init.is_undefined() || input.is_instance_of::<Request>() {
+                    unless_aborted(signal_of(&input, &init).as_ref(), JsValue::UNDEFINED)?;
+                }
+                if status_of(&response) < 400.0 {
+                    return Ok(response);
+                }
+                let Some(s) = shell.upgrade() else {
+                    return Ok(response);
+                };
+                if !s.wants_refresh(&response) {
+                    return Ok(response);
+                }
+                let ticket = unpack(ticket);
+                let req = Req {
+                    signal: signal_of(&input, &init),
+                    input,
+                    init,
+                    _anchors: None,
+                };
+                Ok(promise(s.after_response(req, ticket, response)).into())
+            },
+        );
     handler.into_js_value().unchecked_into()
 }
 
@@ -885,14 +899,27 @@ impl Shell {
     async fn sent(self: Rc<Self>, req: Req, ticket: Ticket) -> Result<JsValue, JsValue> {
         let response = settled(&self.send(&req)).await?;
         if self.wants_refresh(&response) {
-            self.after_response(req, ticket, response).await
-        } else {
-            Ok(response)
+            return self.after_response(req, ticket, response).await;
         }
+        unless_aborted(req.signal.as_ref(), response)
     }
 
-    /// A response that may need a refresh: retry, wait, refresh or hand it back.
+    /// A response that may need a refresh: retry, wait, refresh or hand it back. A call
+    /// aborted before this settles (while a refresh it waited for was failing, say) rejects
+    /// with the abort's reason, as fetch does for an abort before its response.
     async fn after_response(
+        self: Rc<Self>,
+        req: Req,
+        ticket: Ticket,
+        response: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let signal = req.signal.clone();
+        let response = self.handle_response(req, ticket, response).await?;
+        unless_aborted(signal.as_ref(), response)
+    }
+
+    /// What [`Self::after_response`] does with the response.
+    async fn handle_response(
         self: Rc<Self>,
         req: Req,
         mut ticket: Ticket,

@@ -322,10 +322,13 @@ class WdPage {
       var box = (window.__wdEval ??= {});
       var slot = box[${id}] = { done: false, waiters: [] };
       var settle = (r) => { slot.done = true; slot.result = r; for (const w of slot.waiters.splice(0)) w(r); };
-      try {
-        Promise.resolve(${expr}).then((v) => settle({ value: v === undefined ? null : v }),
-          (e) => settle({ error: String(e && e.stack ? e.message + '\\n' + e.stack : e) }));
-      } catch (e) { settle({ error: String(e && e.stack ? e.message + '\\n' + e.stack : e) }); }`;
+      var fail = (e) => ({ error: String(e && e.stack ? e.message + '\\n' + e.stack : e) });
+      var out;
+      try { out = ${expr}; } catch (e) { delete box[${id}]; return fail(e); }
+      // A value that is no promise is the answer at once (the page may navigate right after).
+      if (typeof out?.then !== 'function') { delete box[${id}]; return { value: out === undefined ? null : out }; }
+      out.then((v) => settle({ value: v === undefined ? null : v }), (e) => settle(fail(e)));
+      return { pending: true };`;
     const poll = `var done = arguments[arguments.length - 1];
       var slot = window.__wdEval && window.__wdEval[${id}];
       if (!slot) return done({ gone: true });
@@ -333,9 +336,9 @@ class WdPage {
       var w = (r) => { clearTimeout(t); delete window.__wdEval[${id}]; done(r); };
       var t = setTimeout(() => { slot.waiters.splice(slot.waiters.indexOf(w), 1); done({ pending: true }); }, ${HOLD_MS});
       slot.waiters.push(w);`;
-    await this.#run((c) => c.executeScript(begin, [arg ?? null]));
-    for (;;) {
-      const r = await this.#run(async (c) => {
+    const first = await this.#run((c) => c.executeScript(begin, [arg ?? null]));
+    for (let r = first; ; r = null) {
+      r ??= await this.#run(async (c) => {
         const out = await c.executeAsyncScript(poll, []);
         await this.#collectErrors(c);
         return out;

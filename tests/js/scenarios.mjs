@@ -321,6 +321,23 @@ export const scenarios = {
     eq(atob(seen[0].body), 'from a Request', 'Request: the body');
   },
 
+  async 'a call aborted while the refresh it waits for is failing rejects with the abort, not the 401'(env) {
+    const controller = new AbortController();
+    const failures = [];
+    const { af } = await expired(env, {
+      refresh: async () => { throw new Error('refresh failed'); },
+      // The caller gives up as the refresh ends: the failure is settled, the call is not.
+      onAuthFailure: (info) => {
+        failures.push(info.reason);
+        controller.abort();
+      },
+    });
+    const got = await af(`${env.base}/api/abort-as-refresh-ends`, { signal: controller.signal })
+      .then((r) => `resolved ${r.status}`, (e) => e.name);
+    eq(got, 'AbortError', 'the call rejects with the abort');
+    eq(failures.length, 1, 'the failed refresh is still reported');
+  },
+
   async 'aborting a call that waits for a refresh rejects it at once; the refresh goes on'(env) {
     const { af, calls } = await expired(env, {}, { refreshDelay: 600 });
     const controller = new AbortController();

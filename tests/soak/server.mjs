@@ -28,11 +28,13 @@ function formField(body, contentType) {
   return start < 0 ? null : part.slice(start + 4).replace(/\r\n$/, '');
 }
 
-/** Answers with bytes that are no HTTP response, then closes: a network error for the caller.
- * (A connection closed with no bytes at all would be resent by browsers on their own, as a
- * keep-alive race, and the soak would count their resends as the library's.) */
+/** Answers with a response every engine refuses (a NUL in a header value), then closes: a
+ * network error for the caller. (A connection closed with no bytes at all would be resent by
+ * browsers on their own, as a keep-alive race, and the soak would count their resends as the
+ * library's; bytes that are no HTTP at all are an HTTP/0.9 response to Firefox, and a status
+ * line Firefox and WebKit refuse is read leniently by Chromium.) */
 function broken(req) {
-  req.socket.end('XYZ garbage\r\n\r\n');
+  req.socket.end('HTTP/1.1 200 OK\r\nX-Broken: a\0b\r\n\r\n');
   req.socket.destroySoon?.();
 }
 
