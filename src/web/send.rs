@@ -576,7 +576,7 @@ pub fn response_handler(shell: Weak<Shell>) -> Function {
                     init,
                     _anchors: None,
                 };
-                Ok(promise(s.after_response(req, ticket, response)).into())
+                Ok(promise(s.after_response(req, ticket, response)))
             },
         );
     handler.into_js_value().unchecked_into()
