@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up (idempotent), lints, native tests, the package build, wasm-bindgen
 # tests in Node and in headless Chromium, and the JS tests against the built package in Node and
-# Chromium. Every tier runs even when an earlier one fails; the last line is `N passed, N failed, N skipped`.
+# in three browser engines (Chromium, Firefox, WebKit; ENGINES narrows them). Every tier runs even when an earlier one fails; the last line is `N passed, N failed, N skipped`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -69,10 +69,12 @@ cargo_tests wasm-node cargo test -p reauth --target wasm32-unknown-unknown --tes
 tier "wasm-bindgen-test in headless Chromium"
 cargo_tests wasm-browser cargo test -p reauth --target wasm32-unknown-unknown --test wasm_browser
 
-tier "JS tests against the package (node --test; Chromium via Playwright)"
+tier "JS tests against the package (node --test; Chromium via Playwright, Firefox and WebKit via WebDriver)"
 tap="$logs/js.tap"
-# A file that hangs fails after 10 minutes (the slowest takes under one) instead of stalling CI.
-node --test --test-timeout=600000 --test-reporter=spec --test-reporter-destination=stdout \
+# A file that hangs fails after 10 minutes (the slowest takes about two) instead of stalling CI.
+# Two files at a time: the browser tiers wait on timers and servers much of the time, so two
+# engines' worth of them share the two cores.
+node --test --test-concurrency=2 --test-timeout=600000 --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" tests/js/*.test.mjs
 rc=$?
 p=$(awk '/^# pass /{print $3}' "$tap" | tail -1); f=$(awk '/^# fail /{print $3}' "$tap" | tail -1)
