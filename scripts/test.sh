@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up (idempotent), lints, native tests, the package build, wasm-bindgen
 # tests in Node and in headless Chromium, and the JS tests against the built package in Node and
-# in three browser engines (Chromium, Firefox, WebKit; ENGINES narrows them). Every tier runs even when an earlier one fails; the last line is `N passed, N failed, N skipped`.
+# in three browser engines (Chromium, Firefox, WebKit; ENGINES narrows them). Every tier runs
+# even when an earlier one fails; the last line is `N passed, N failed, N skipped`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
