@@ -7,7 +7,7 @@
 // `mutate-retry` (a retry's body bytes changed), `leak-foreign` (the foreign origin allowed),
 // `auth-token-request` (the token request carries the access token), `double-refresh` (a
 // second, overlapping token request), `refresh-everything` (403, 500 and pass-through 401s
-// refreshed and retried), `strip-signal` (the caller's signal never reaches fetch),
+// refreshed and retried), `strip-signal` (the caller's signal reaches neither authFetch nor fetch),
 // `fake-response` (network errors turned into responses), `no-hook` (hook calls not seen),
 // `hook-twice` (each hook call seen twice), `leak` (the caller keeps every response).
 
@@ -128,7 +128,7 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
   const raw = globalThis.fetch.bind(globalThis);
   const seen = new Set();
   let fetchOption;
-  if (on('resend') || on('mutate-retry') || on('auth-token-request') || on('strip-signal') || on('fake-response')) {
+  if (on('resend') || on('mutate-retry') || on('auth-token-request') || on('fake-response')) {
     fetchOption = async (input, init = {}) => {
       const url = typeof input === 'string' ? input : input.url;
       const call = init.headers ? new Headers(init.headers).get('x-call') ?? undefined : undefined;
@@ -137,7 +137,6 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
         headers.set('authorization', 'Bearer leaked');
         init = { ...init, headers };
       }
-      if (on('strip-signal')) init = { ...init, signal: undefined };
       const again = call !== undefined && seen.has(call);
       if (call !== undefined) seen.add(call);
       if (on('mutate-retry') && again) {
@@ -194,7 +193,8 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
     const init = { method: c.method, headers: { 'x-call': String(i) } };
     if (body !== undefined) init.body = body;
     if (duplex) init.duplex = duplex;
-    if (controller) init.signal = controller.signal;
+    // strip-signal: a library that ignores the caller's signal (it never sees it).
+    if (controller && !on('strip-signal')) init.signal = controller.signal;
     const url = c.foreign ? `${foreign}/f/${i}` : `${api}/api/c/${i}`;
     r.start[i] = ++step;
     const pending = af(url, init);
