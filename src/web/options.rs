@@ -10,7 +10,7 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::js::{origin_of, page_origin, type_error};
+use super::js::{self, origin_of, page_origin, type_error};
 use crate::session::Expiry;
 
 /// Where tokens persist.
@@ -265,6 +265,58 @@ fn bad(what: &str) -> JsValue {
     type_error(&msg)
 }
 
+/// A `TypeError` for the first key of `value` that is no option, naming the closest one (a
+/// misspelling is otherwise silently ignored: serde reads only the keys it knows).
+fn unknown_option(value: &JsValue) -> Result<(), JsValue> {
+    for key in js::keys(value)?.iter() {
+        let Some(key) = key.as_string() else {
+            continue;
+        };
+        if KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let mut closest = KEYS[0];
+        let mut best = usize::MAX;
+        for known in KEYS {
+            let d = distance(key.as_bytes(), known.as_bytes());
+            if d < best {
+                best = d;
+                closest = known;
+            }
+        }
+        let mut msg = String::from("options.");
+        msg.push_str(&key);
+        msg.push_str(" is not an option; did you mean ");
+        msg.push_str(closest);
+        msg.push('?');
+        return Err(bad(&msg));
+    }
+    Ok(())
+}
+
+/// The edit distance between two names, ASCII case ignored (Levenshtein over bytes, one row;
+/// the known names are under 32 bytes).
+fn distance(a: &[u8], b: &[u8]) -> usize {
+    let b = &b[..b.len().min(31)];
+    let mut row = [0usize; 32];
+    for (j, cell) in row.iter_mut().enumerate().take(b.len() + 1) {
+        *cell = j;
+    }
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let same = ca.eq_ignore_ascii_case(cb);
+            let next = (diagonal + usize::from(!same))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 /// A number of milliseconds, 0 or more (and finite).
 fn millis(v: Option<f64>, option: &str, fallback: f64) -> Result<f64, JsValue> {
     match v {
@@ -288,6 +340,7 @@ impl Options {
                 .unwrap_or_default();
             bad(&msg)
         })?;
+        unknown_option(value)?;
         let refresh = g.refresh.map(|h| h.0);
         if let Some(o) = &g.oauth {
             if o.client_id.is_empty() {

@@ -57,12 +57,12 @@ const html = (script) =>
  */
 const bundlers = [
   {
-    name: 'Vite', pkg: 'vite', entry: 'reauth', config: 'none (`vite build`)', guard: 115500,
+    name: 'Vite', pkg: 'vite', entry: 'reauth', config: 'none (`vite build`)', guard: 116500,
     files: { 'index.html': html('<script type="module" src="/src/index.js"></script>') },
     build: (dir) => run(bin('vite'), ['build', '--logLevel', 'error'], dir),
   },
   {
-    name: 'webpack', pkg: 'webpack', entry: 'reauth', config: "`mode: 'production'`", guard: 116000,
+    name: 'webpack', pkg: 'webpack', entry: 'reauth', config: "`mode: 'production'`", guard: 117000,
     files: { 'webpack.config.js': "export default { mode: 'production' };\n" },
     html: html('<script src="/main.js"></script>'),
     // What the webpack CLI does with that config (in the app's directory), through webpack's API.
@@ -74,13 +74,13 @@ const bundlers = [
       });`], dir),
   },
   {
-    name: 'esbuild', pkg: 'esbuild', entry: 'reauth/inline', config: 'none (`--bundle --format=esm --minify`)', guard: 116500,
+    name: 'esbuild', pkg: 'esbuild', entry: 'reauth/inline', config: 'none (`--bundle --format=esm --minify`)', guard: 117500,
     files: {},
     html: html('<script type="module" src="/index.js"></script>'),
     build: (dir) => run(bin('esbuild'), ['src/index.js', '--bundle', '--format=esm', '--minify', '--outdir=dist', '--log-level=error'], dir),
   },
   {
-    name: 'Rollup', pkg: 'rollup', entry: 'reauth/inline', config: '`@rollup/plugin-node-resolve` only', guard: 120500,
+    name: 'Rollup', pkg: 'rollup', entry: 'reauth/inline', config: '`@rollup/plugin-node-resolve` only', guard: 121500,
     files: {
       'rollup.config.mjs': `import { nodeResolve } from '@rollup/plugin-node-resolve';
 export default { input: 'src/index.js', output: { dir: 'dist', format: 'es' }, plugins: [nodeResolve()] };

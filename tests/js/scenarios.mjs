@@ -463,6 +463,10 @@ export const scenarios = {
       [{ refresh, origins: [env.base], lockTimeoutMs: NaN }, 'options.lockTimeoutMs'],
       [{ refresh, origins: [env.base], crossTab: 'yes' }, 'options.crossTab'],
       [{ refresh, origins: [env.base], crossTab: true }, 'options.crossTab'],
+      // Misspelled: the unknown option and the closest known one.
+      [{ refresh, origins: [env.base], onAuthFail: () => {} }, 'options.onAuthFail is not an option; did you mean onAuthFailure?'],
+      [{ refresh, origins: [env.base], refreshTimeout: 5000 }, 'options.refreshTimeout is not an option; did you mean refreshTimeoutMs?'],
+      [{ refresh, origins: [env.base], Origins: [env.base] }, 'options.Origins is not an option; did you mean origins?'],
     ];
     for (const [opts, name] of cases) {
       let err;
