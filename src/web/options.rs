@@ -317,6 +317,17 @@ fn distance(a: &[u8], b: &[u8]) -> usize {
     row[b.len()]
 }
 
+/// Whether an absolute URL names an origin and nothing more (a trailing `/` allowed).
+fn bare_origin(url: &str) -> bool {
+    web_sys::Url::new(url).is_ok_and(|u| {
+        u.pathname() == "/"
+            && u.search().is_empty()
+            && u.hash().is_empty()
+            && u.username().is_empty()
+            && u.password().is_empty()
+    })
+}
+
 /// A number of milliseconds, 0 or more (and finite).
 fn millis(v: Option<f64>, option: &str, fallback: f64) -> Result<f64, JsValue> {
     match v {
@@ -379,10 +390,20 @@ impl Options {
             Some(Strings(list)) => {
                 let mut out = Vec::with_capacity(list.len());
                 for s in list {
-                    match origin_of(&s, None) {
-                        Some(o) if o != "null" => out.push(o),
-                        _ => return Err(bad("options.origins must contain absolute http(s) origins such as 'https://api.example.com'")),
+                    let Some(origin) = origin_of(&s, None).filter(|o| o != "null") else {
+                        return Err(bad("options.origins must contain absolute http(s) origins such as 'https://api.example.com'"));
+                    };
+                    // Matched as whole origins: an entry with a path would be widened to its
+                    // whole origin, so it is refused rather than read as more than it says.
+                    if !bare_origin(&s) {
+                        let mut msg = String::from("options.origins: '");
+                        msg.push_str(&s);
+                        msg.push_str("' has a path, a query or credentials; the token goes to whole origins (scheme, host and port), so list '");
+                        msg.push_str(&origin);
+                        msg.push_str("' to allow every path there");
+                        return Err(bad(&msg));
                     }
+                    out.push(origin);
                 }
                 out
             }

@@ -463,6 +463,10 @@ export const scenarios = {
       [{ refresh, origins: [env.base], lockTimeoutMs: NaN }, 'options.lockTimeoutMs'],
       [{ refresh, origins: [env.base], crossTab: 'yes' }, 'options.crossTab'],
       [{ refresh, origins: [env.base], crossTab: true }, 'options.crossTab'],
+      // An origin with a path would be widened to the whole origin: refused, naming the origin to list.
+      [{ refresh, origins: [`${env.base}/v1`] }, `options.origins: '${env.base}/v1' has a path`],
+      [{ refresh, origins: [`${env.base}/?x=1`] }, 'options.origins'],
+      [{ refresh, origins: ['https://user:pw@api.example.com'] }, 'options.origins'],
       // Misspelled: the unknown option and the closest known one.
       [{ refresh, origins: [env.base], onAuthFail: () => {} }, 'options.onAuthFail is not an option; did you mean onAuthFailure?'],
       [{ refresh, origins: [env.base], refreshTimeout: 5000 }, 'options.refreshTimeout is not an option; did you mean refreshTimeoutMs?'],
@@ -474,6 +478,8 @@ export const scenarios = {
       ok(err instanceof TypeError, `${name}: a TypeError, got ${err}`);
       ok(err.message.includes(name), `${name}: named in "${err.message}"`);
     }
+    // An origin given with its trailing slash, or in capitals, is the origin.
+    env.createAuthFetch({ refresh, origins: [`${env.base}/`, 'HTTPS://API.EXAMPLE.COM:443'] });
     const af = env.createAuthFetch({ refresh, origins: [env.base] });
     for (const bad of [{}, { accessToken: '' }, { accessToken: 'a', refreshToken: 3 }, { accessToken: 'a', expiresIn: -5 }, null, 7]) {
       let err;
