@@ -317,15 +317,13 @@ fn distance(a: &[u8], b: &[u8]) -> usize {
     row[b.len()]
 }
 
-/// Whether an absolute URL names an origin and nothing more (a trailing `/` allowed).
-fn bare_origin(url: &str) -> bool {
-    web_sys::Url::new(url).is_ok_and(|u| {
-        u.pathname() == "/"
-            && u.search().is_empty()
-            && u.hash().is_empty()
-            && u.username().is_empty()
-            && u.password().is_empty()
-    })
+/// Whether a URL names an origin and nothing more (a trailing `/` allowed).
+fn bare_origin(u: &web_sys::Url) -> bool {
+    u.pathname() == "/"
+        && u.search().is_empty()
+        && u.hash().is_empty()
+        && u.username().is_empty()
+        && u.password().is_empty()
 }
 
 /// A number of milliseconds, 0 or more (and finite).
@@ -390,12 +388,17 @@ impl Options {
             Some(Strings(list)) => {
                 let mut out = Vec::with_capacity(list.len());
                 for s in list {
-                    let Some(origin) = origin_of(&s, None).filter(|o| o != "null") else {
+                    // One parse: the origin, and whether the entry says more than an origin.
+                    let url = web_sys::Url::new(&s).ok();
+                    let Some((origin, bare)) = url
+                        .map(|u| (u.origin(), bare_origin(&u)))
+                        .filter(|(o, _)| o != "null")
+                    else {
                         return Err(bad("options.origins must contain absolute http(s) origins such as 'https://api.example.com'"));
                     };
                     // Matched as whole origins: an entry with a path would be widened to its
                     // whole origin, so it is refused rather than read as more than it says.
-                    if !bare_origin(&s) {
+                    if !bare {
                         let mut msg = String::from("options.origins: '");
                         msg.push_str(&s);
                         msg.push_str("' has a path, a query or credentials; the token goes to whole origins (scheme, host and port), so list '");
