@@ -48,6 +48,8 @@ pub struct Flight {
 pub enum Failure {
     /// `refresh` threw or rejected (or resolved with something that is not tokens).
     Threw(JsValue),
+    /// `refresh` resolved with `null`: the session is over (the app's word for `invalid_grant`).
+    Ended,
     /// It took longer than `refreshTimeoutMs`.
     TimedOut,
 }
@@ -57,8 +59,8 @@ pub enum Failure {
 enum Gone {
     /// Nothing is known to be wrong with the tokens: a later 401 may try again.
     No,
-    /// The grant is gone (`invalid_grant` from the built-in grant): the tokens are cleared
-    /// everywhere.
+    /// The session is over (`invalid_grant` from the built-in grant, or `refresh` resolved
+    /// with `null`): the tokens are cleared everywhere, before the app is told.
     Grant,
     /// With DPoP, the key the tokens are bound to is gone from this tab: they are forgotten
     /// here.
@@ -245,7 +247,12 @@ impl Shell {
                 response: (!copy.is_undefined()).then_some(Js(&copy)),
                 error: error.map(Js),
             });
-            if let Err(e) = hook.call1(&JsValue::UNDEFINED, &info) {
+            // A `clearTokens()` in the hook is the app's answer to this failure, not a second
+            // one to tell it about.
+            let outer = self.in_failure_hook.replace(true);
+            let called = hook.call1(&JsValue::UNDEFINED, &info);
+            self.in_failure_hook.set(outer);
+            if let Err(e) = called {
                 report(&e);
             }
         } else if let Some(login) = &self.opts.login_url {
@@ -372,6 +379,7 @@ impl Shell {
             Err(e) => Err(Failure::Threw(e)),
             Ok(v) => match JsFuture::from(Promise::resolve(&v)).await {
                 Err(e) => Err(Failure::Threw(e)),
+                Ok(v) if v.is_null() => Err(Failure::Ended),
                 Ok(v) => TokenSet::from_js(&v).map_err(|what| {
                     let msg = alloc::format!("refresh resolved with bad tokens: {what}");
                     Failure::Threw(js::type_error(&msg))
@@ -452,9 +460,13 @@ impl Shell {
                     }
                 }
             }
-            Err(Failure::Threw(e)) => {
+            Err(failure @ (Failure::Threw(_) | Failure::Ended)) => {
                 let unchanged = sh.session.borrow().generation() == since;
-                if unchanged && Gone::of(&e, self.opts.refresh.is_none()) == Gone::Grant {
+                let gone = match &failure {
+                    Failure::Threw(e) => Gone::of(e, self.opts.refresh.is_none()),
+                    _ => Gone::Grant,
+                };
+                if unchanged && gone == Gone::Grant {
                     let cancelled = sh.session.borrow_mut().clear();
                     sh.tokens_changed(true);
                     if let Some(id) = cancelled {
@@ -492,6 +504,7 @@ impl Shell {
             Err(failure) => {
                 let gone = match &failure {
                     Failure::Threw(e) => Gone::of(e, self.opts.refresh.is_none()),
+                    Failure::Ended => Gone::Grant,
                     Failure::TimedOut => Gone::No,
                 };
                 match gone {
@@ -515,6 +528,7 @@ impl Shell {
                     }
                     Failure::Threw(e) if gone == Gone::Key => (super::dpop::KEY_LOST, e),
                     Failure::Threw(e) => ("refresh_failed", e),
+                    Failure::Ended => ("refresh_failed", JsValue::UNDEFINED),
                 };
                 self.emit(
                     "refresh-failure",

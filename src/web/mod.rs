@@ -81,6 +81,8 @@ pub struct Shell {
     dpop: Option<dpop::Dpop>,
     /// The last step-up signalled: the token generation it was for, and when (ms).
     step_up: Cell<Option<(u64, u64)>>,
+    /// Whether `onAuthFailure` is running (a `clearTokens()` in it fires no `'logout'` here).
+    in_failure_hook: Cell<bool>,
 }
 
 /// What the `authFetch` instances of one realm (a page, a worker) that keep their tokens under
@@ -234,14 +236,22 @@ impl Shared {
 }
 
 /// The symbol that marks the functions `createAuthFetch` returns, so that a page that installs
-/// one as `globalThis.fetch` does not send an `authFetch`'s own requests back into itself.
+/// one as `globalThis.fetch` does not send an `authFetch`'s own requests back into itself. Its
+/// value is the fetch that `authFetch` wraps (`true` when it has none), so that an instance made
+/// while another one is the global fetch (a hot reload runs the app's module again) wraps the
+/// same fetch the first one did.
 fn mark() -> JsValue {
     js_sys::Symbol::for_("reauth.authFetch").into()
 }
 
-/// Whether `f` is a function `createAuthFetch` returned.
-fn is_auth_fetch(f: &JsValue) -> bool {
-    js_sys::Reflect::get(f, &mark()).is_ok_and(|v| v.is_truthy())
+/// What `f` stands for as a fetch to wrap: `f` itself, or when `f` is an `authFetch`, the fetch
+/// that one wraps (undefined when it knows none).
+fn unwrapped(f: JsValue) -> JsValue {
+    match js_sys::Reflect::get(&f, &mark()) {
+        Ok(v) if v.is_function() => v,
+        Ok(v) if v.is_truthy() => JsValue::UNDEFINED,
+        _ => f,
+    }
 }
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -258,12 +268,7 @@ pub fn create_auth_fetch(
     #[wasm_bindgen(unchecked_param_type = "AuthFetchOptions")] options: JsValue,
 ) -> Result<Function, JsValue> {
     let opts = Options::from_js(&options)?;
-    let global_fetch = js::global().fetch();
-    let fallback_fetch = if is_auth_fetch(&global_fetch) {
-        JsValue::UNDEFINED
-    } else {
-        global_fetch
-    };
+    let fallback_fetch = unwrapped(js::global().fetch());
     let origin_values = opts.origins.iter().map(|o| JsValue::from_str(o)).collect();
     let dpop = opts
         .dpop
@@ -282,6 +287,7 @@ pub fn create_auth_fetch(
         pending: RefCell::new(None),
         dpop,
         step_up: Cell::new(None),
+        in_failure_hook: Cell::new(false),
     });
     *shell.listeners.borrow_mut() = page::listen(&shell);
     Ok(function_of(shell))
@@ -338,7 +344,12 @@ fn function_of(shell: Rc<Shell>) -> Function {
         });
         js::define_value(&f, &js::name(name), &method.into_js_value());
     }
-    js::define_value(&f, &mark(), &JsValue::TRUE);
+    let wraps = match &shell.opts.fetch {
+        Some(f) => f.clone().into(),
+        None if shell.fallback_fetch.is_function() => shell.fallback_fetch.clone(),
+        None => JsValue::TRUE,
+    };
+    js::define_value(&f, &mark(), &wraps);
     // wasm-bindgen's glue keeps its reference count on the function as an enumerable property;
     // hide it from `Object.keys(authFetch)`.
     let hidden = Object::new();
@@ -392,7 +403,7 @@ impl Shell {
         if let Some(d) = &self.dpop {
             d.forget(store);
         }
-        if self.opts.cross_tab && had {
+        if self.opts.cross_tab && had && !self.in_failure_hook.get() {
             let here = js::page_href().unwrap_or_default();
             self.auth_failure("logout", None, &here, &JsValue::UNDEFINED);
         }

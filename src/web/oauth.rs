@@ -306,20 +306,23 @@ impl Shell {
         k
     }
 
+    /// Keeps a login in progress for the callback: in the configured storage, and with
+    /// `storage: 'memory'` in sessionStorage all the same (a login navigates away, and the
+    /// callback comes back to a new page); in memory where there is no Web Storage (Node,
+    /// workers).
     fn save_pending(&self, p: Option<PendingLogin>) {
         let key = self.login_key();
         let written = match (self.opts.storage, &p) {
             (StorageKind::Local, Some(p)) => LocalStorage::set(&key, p).is_ok(),
-            (StorageKind::Session, Some(p)) => SessionStorage::set(&key, p).is_ok(),
+            (_, Some(p)) => SessionStorage::set(&key, p).is_ok(),
             (StorageKind::Local, None) => {
                 LocalStorage::delete(&key);
-                true
+                false
             }
-            (StorageKind::Session, None) => {
+            (_, None) => {
                 SessionStorage::delete(&key);
-                true
+                false
             }
-            (StorageKind::Memory, _) => false,
         };
         if !written {
             *self.pending.borrow_mut() = p;
@@ -330,8 +333,7 @@ impl Shell {
         let key = self.login_key();
         let stored: Option<PendingLogin> = match self.opts.storage {
             StorageKind::Local => LocalStorage::get(&key).ok(),
-            StorageKind::Session => SessionStorage::get(&key).ok(),
-            StorageKind::Memory => None,
+            _ => SessionStorage::get(&key).ok(),
         };
         stored.or_else(|| self.pending.borrow().clone())
     }

@@ -583,14 +583,15 @@ pub fn response_handler(shell: Weak<Shell>) -> Function {
 }
 
 impl Shell {
-    /// The fetch to send with: the `fetch` option, else the global one read now (unless it is
-    /// an authFetch itself: then the one there was when this one was made).
+    /// The fetch to send with: the `fetch` option, else the global one read now (when it is an
+    /// authFetch itself, the fetch that one wraps; failing that, the one there was when this
+    /// one was made).
     pub(super) fn fetch_fn(&self) -> JsValue {
         if let Some(f) = &self.opts.fetch {
             return f.clone().into();
         }
-        let f = js::global().fetch();
-        if f.is_function() && !super::is_auth_fetch(&f) {
+        let f = super::unwrapped(js::global().fetch());
+        if f.is_function() {
             f
         } else {
             self.fallback_fetch.clone()

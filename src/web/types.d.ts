@@ -169,8 +169,11 @@ interface BaseOptions {
   lockTimeoutMs?: number;
 }
 
-/** Gets new tokens; called once for any number of concurrent 401s. */
-export type RefreshHook = (ctx: RefreshContext) => Promise<TokenSet | string> | TokenSet | string;
+/** Gets new tokens; called once for any number of concurrent 401s. Resolve with `null` when
+ * the session is over (the token endpoint said `invalid_grant`): the tokens are cleared before
+ * `onAuthFailure` runs. Throw or reject for a failure that may pass (network, 5xx): the tokens
+ * are kept for the next try. */
+export type RefreshHook = (ctx: RefreshContext) => Promise<TokenSet | string | null> | TokenSet | string | null;
 
 /** `createAuthFetch`'s options: a `refresh` hook, or `oauth` for the built-in refresh grant
  * (or both: then the hook refreshes). */
@@ -201,7 +204,8 @@ export interface AuthFetch {
   /** The current access token. */
   readonly accessToken: string | null;
   /** With `oauth`: the authorization URL for a login (code flow, PKCE S256, `state`); the
-   * verifier and state are kept in the configured storage (in memory, in Node). */
+   * verifier and state are kept in the configured storage (sessionStorage with `'memory'`:
+   * the callback is a new page; in memory where there is no Web Storage, as in Node). */
   authorizationUrl(options?: LoginOptions): Promise<string>;
   /** With `oauth`, in a window: sends the page to the authorization URL. */
   login(options?: LoginOptions): Promise<void>;

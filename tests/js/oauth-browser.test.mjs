@@ -50,6 +50,19 @@ describe(engineName[engine], () => {
     await page.close();
   });
 
+  test('with storage: \'memory\', login() leaves the page and the callback still completes it', async () => {
+    // The pending login (verifier, state) outlives the page in sessionStorage; the tokens stay
+    // in memory only.
+    const page = await browser.newPage();
+    await page.goto(`${callback}?issuer=${encodeURIComponent(op.issuer)}&storage=memory`);
+    await page.waitForFunction(() => window.ready === true);
+    const result = await logIn(page, { prompt: 'login' });
+    assert.deepEqual(result, { returnTo: '/done', api: { status: 200, body: { sub: 'bob', path: '/api/items' } } });
+    assert.deepEqual(await page.evaluate(() => [sessionStorage.getItem('reauth'), sessionStorage.getItem('reauth:login')]),
+      [null, null], 'no tokens in storage; the pending login is gone once used');
+    await page.close();
+  });
+
   test('a login the user cancels comes back as access_denied', async () => {
     const { page } = await openApp();
     // prompt=login: the form again, though this browser may have a session at the provider

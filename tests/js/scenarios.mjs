@@ -510,6 +510,87 @@ export const scenarios = {
     }
   },
 
+  async 'a new authFetch made while another is globalThis.fetch (a hot reload) wraps the fetch that one wraps'(env) {
+    await env.control.reset();
+    const original = globalThis.fetch;
+    let sent = 0;
+    const counting = (input, init) => { sent += 1; return original(input, init); };
+    const first = env.createAuthFetch({ origins: [env.base], refresh: refresher(env).refresh, fetch: counting });
+    globalThis.fetch = first;
+    try {
+      // The app's module runs again (twice): each new instance is installed in turn.
+      const { refresh, calls } = refresher(env);
+      const second = env.createAuthFetch({ origins: [env.base], refresh });
+      globalThis.fetch = second;
+      const third = env.createAuthFetch({ origins: [env.base], refresh });
+      globalThis.fetch = third;
+      third.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0' });
+      await env.control.expire();
+      const before = sent;
+      eq((await globalThis.fetch(`${env.base}/api/hot`)).status, 200, 'refreshed and retried');
+      eq(sent - before, 3, 'the 401, the token request and the retry went through the fetch the first instance wrapped');
+      eq(calls.length, 1, 'one refresh');
+      eq(apiRequests(await env.control.state(), '/api/hot').map((q) => q.auth), ['Bearer at-0', 'Bearer at-1'], 'sent once, retried once');
+    } finally {
+      globalThis.fetch = original;
+    }
+  },
+
+  async 'a refresh that fails for a while keeps the tokens; clearTokens in the hook fires no second hook'(env) {
+    const shared = env.runtime === 'window'
+      ? { storage: 'local', storageKey: `transient-${Math.random()}`, crossTab: true } : {};
+    const seen = [];
+    let af;
+    ({ af } = await expired(env, {
+      ...shared,
+      refresh: async () => { throw new TypeError('network down'); },
+      onAuthFailure: (i) => { seen.push([i.reason, af.accessToken]); },
+    }));
+    eq((await af(`${env.base}/api/a`)).status, 401, 'the 401 comes back');
+    eq(seen, [['refresh_failed', 'at-0']], 'the hook once, the tokens still there');
+    eq(af.accessToken, 'at-0', 'kept for the next try');
+    // The app logs out in its hook: that is its answer, not a second failure.
+    seen.length = 0;
+    const hook = (i) => { seen.push([i.reason, af.accessToken]); af.clearTokens(); };
+    ({ af } = await expired(env, { ...shared, refresh: async () => { throw new TypeError('network down'); }, onAuthFailure: hook }));
+    eq((await af(`${env.base}/api/b`)).status, 401, 'the 401 comes back');
+    eq(seen, [['refresh_failed', 'at-0']], 'one hook, no \'logout\' after it');
+    eq(af.accessToken, null, 'logged out by the app');
+  },
+
+  async 'refresh resolving null ends the session: tokens cleared before the hook, which runs once per burst'(env) {
+    const shared = env.runtime === 'window'
+      ? { storage: 'local', storageKey: `ended-${Math.random()}`, crossTab: true } : {};
+    // A 401 burst: one refresh says the session is over.
+    let refreshes = 0;
+    const seen = [];
+    let af;
+    ({ af } = await expired(env, {
+      ...shared,
+      refresh: async () => { refreshes += 1; await sleep(100); return null; },
+      onAuthFailure: (i) => { seen.push([i.reason, af.accessToken]); af.clearTokens(); },
+    }));
+    const rs = await Promise.all([1, 2, 3].map((i) => af(`${env.base}/api/ended/${i}`)));
+    eq(rs.map((r) => r.status), [401, 401, 401], 'each caller gets its 401');
+    eq(refreshes, 1, 'one refresh');
+    eq(seen, [['refresh_failed', null]], 'the hook once, tokens already cleared, no \'logout\' after it');
+    eq(af.accessToken, null, 'cleared');
+    // A proactive burst: the refresh before sending says the same. The calls go out without a
+    // token, get their 401s, and no second refresh starts for them.
+    await env.control.reset();
+    refreshes = 0;
+    seen.length = 0;
+    af.setTokens({ accessToken: 'at-0', refreshToken: 'rt-0', expiresIn: 2 });
+    await env.control.expire();
+    await sleep(1300);
+    const burst = await Promise.all([1, 2, 3, 4].map((i) => af(`${env.base}/api/burst/${i}`)));
+    eq(burst.map((r) => r.status), [401, 401, 401, 401], 'each caller gets its 401');
+    eq(refreshes, 1, 'one refresh, the proactive one: no second for the 401s');
+    eq(seen, [['refresh_failed', null]], 'the hook once, tokens already cleared');
+    const st = await env.control.state();
+    eq(st.requests.filter((q) => q.path.startsWith('/api/burst/')).map((q) => q.auth), [null, null, null, null], 'sent once each, without a token');
+  },
+
   async 'tokens persist per storage; clearTokens removes them everywhere'(env) {
     const refresh = async () => 'x';
     if (env.runtime !== 'window') {
