@@ -37,8 +37,10 @@ function jsonOut(res, status, body, headers = {}) {
 }
 
 /** Starts the server. Resolves with { url, state, close }. `cors` adds CORS headers (for a
- * server that plays a foreign origin). */
-export async function startServer({ cors = false } = {}) {
+ * server that plays a foreign origin). `routes` ({ '/api/…': async (body, req) => value })
+ * answers more protected API paths: an authorized request gets 200 with the JSON of what its
+ * handler returns (a GraphQL endpoint, say); any other is refused and recorded like the rest. */
+export async function startServer({ cors = false, routes = {} } = {}) {
   let state = freshState();
   const corsHeaders = cors
     ? {
@@ -85,6 +87,7 @@ export async function startServer({ cors = false } = {}) {
       case '/api/teapot':
         return json(res, 418, { error: 'teapot' }, h);
     }
+    if (ok && Object.hasOwn(routes, url.pathname)) return json(res, 200, await routes[url.pathname](body, req), h);
     if (ok) return json(res, 200, { ok: true, path: url.pathname, bytes: body.length }, h);
     const challenge = url.pathname === '/api/noheader' ? {} : { 'www-authenticate': 'Bearer realm="test", error="invalid_token", error_description="expired"' };
     return json(res, 401, { error: 'invalid_token', sent: auth }, { ...h, ...challenge });
