@@ -25,11 +25,13 @@ export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembl
 export type SyncInitInput = BufferSource | WebAssembly.Module;
 
 /**
- * Loads the WebAssembly module; call it once before anything else (later calls return the same
- * load). In Node the module is loaded at import and this resolves at once.
+ * Loads the WebAssembly module (later calls return the same load; a failed one can be tried
+ * again). Optional: `createAuthFetch` starts the load itself and its calls wait for it; call
+ * `init(input)` first when the module comes from elsewhere. In Node the module is loaded at
+ * import and this resolves at once.
  *
  * @param input Where to load the module from, when not from the `.wasm` file beside the package
- *   entry: its bytes, a compiled `WebAssembly.Module`, a URL or a `Response`.
+ *   entry: its bytes, a compiled `WebAssembly.Module`, a URL, a `Request` or a `Response`.
  */
 export default function init(input?: InitInput | Promise<InitInput>): Promise<void>;
 

@@ -2,9 +2,9 @@
 // instantiated at import. `await init()` is still accepted (and does nothing) so that code
 // shared with the browser runs unchanged.
 import { readFileSync } from 'node:fs';
-import { initSync } from './index.js';
+import { initSync } from './loader.js';
 
-export { createAuthFetch, initSync, parseChallenges } from './index.js';
+export { createAuthFetch, initSync, parseChallenges } from './loader.js';
 
 initSync(readFileSync(new URL('./reauth_bg.wasm', import.meta.url)));
 

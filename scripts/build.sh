@@ -38,4 +38,4 @@ if [ ! -f "$out" ] || [ ! -f pkg/reauth.js ] || [ ! -f pkg/reauth_wasm.js ] || [
 fi
 
 gz() { cat "$@" | gzip -9 | wc -c; }
-say "gzip -9: reauth_bg.wasm $(gz "$out") B ($(wc -c < "$out") B raw); glue reauth.js $(gz pkg/reauth.js) B unminified; entries $(gz pkg/index.js pkg/node.js pkg/inline.js) B; reauth_wasm.js $(gz pkg/reauth_wasm.js) B"
+say "gzip -9: reauth_bg.wasm $(gz "$out") B ($(wc -c < "$out") B raw); glue reauth.js $(gz pkg/reauth.js) B unminified; entries $(gz pkg/index.js pkg/loader.js pkg/node.js pkg/inline.js) B; reauth_wasm.js $(gz pkg/reauth_wasm.js) B"

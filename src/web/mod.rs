@@ -344,6 +344,13 @@ fn function_of(shell: Rc<Shell>) -> Function {
         });
         js::define_value(&f, &js::name(name), &method.into_js_value());
     }
+    // Made once the module is loaded: ready at once (the entries' authFetch made before the
+    // load has a `ready` that waits for it).
+    js::define_value(
+        &f,
+        &js::name("ready"),
+        &Promise::resolve(&JsValue::UNDEFINED),
+    );
     let wraps = match &shell.opts.fetch {
         Some(f) => f.clone().into(),
         None if shell.fallback_fetch.is_function() => shell.fallback_fetch.clone(),

@@ -201,8 +201,14 @@ export interface AuthFetch {
   setTokens(tokens: TokenSet): void;
   /** Forgets both tokens, here and in storage (logout). */
   clearTokens(): void;
-  /** The current access token. */
+  /** The current access token (null until `ready` resolves, for one made before the module
+   * loaded). */
   readonly accessToken: string | null;
+  /** Resolves once the module is loaded and this authFetch made (at once for one made after
+   * `init()`); rejects with the load's error, or the TypeError of a bad option. Before it
+   * resolves, calls wait for it and `setTokens`/`clearTokens` are applied, in order, when it
+   * does. */
+  readonly ready: Promise<void>;
   /** With `oauth`: the authorization URL for a login (code flow, PKCE S256, `state`); the
    * verifier and state are kept in the configured storage (sessionStorage with `'memory'`:
    * the callback is a new page; in memory where there is no Web Storage, as in Node). */

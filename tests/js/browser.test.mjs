@@ -2,14 +2,29 @@
 // init() takes the module, the inline entry, and the shared parser vectors.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAll, root, serveStatic, vectorMismatches, vectors } from './helpers.mjs';
+import { parseAll, root, sendFile, serveStatic, vectorMismatches, vectors } from './helpers.mjs';
 import { engineName, engines, launch } from './engines.mjs';
 
 for (const engine of engines) {
 describe(engineName[engine], () => {
   let server, browser, page;
   before(async () => {
-    server = await serveStatic(root);
+    server = await serveStatic(root, async (req, res, url) => {
+      // /spa/…: a single-page app's server, whose history fallback answers any path that is not a
+      // script with the app's HTML page (the .wasm included).
+      if (url.pathname.startsWith('/spa/')) {
+        if (url.pathname.endsWith('.js')) await sendFile(root, url.pathname.slice(4), res);
+        else res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>app</title>');
+        return true;
+      }
+      // csp.html?policy=…: a strict policy (no inline script, Trusted Types), with or without
+      // 'wasm-unsafe-eval'.
+      const wasm = { strict: " 'wasm-unsafe-eval'", nowasm: '' }[url.searchParams.get('policy')];
+      if (url.pathname.endsWith('/csp.html') && wasm !== undefined) {
+        res.setHeader('content-security-policy', `script-src 'self'${wasm}; require-trusted-types-for 'script'`);
+      }
+      return false;
+    });
     browser = await launch(engine);
     page = await browser.newPage();
     await page.goto(`${server.url}/tests/js/fixtures/plain.html`);
@@ -64,6 +79,47 @@ describe(engineName[engine], () => {
     const early = await load('early');
     assert.match(early.early, /await init\(\)/);
     assert.equal(early.works, true);
+  });
+
+  /** Opens fixtures/`path` in a fresh page; returns its `window.loaded`. */
+  async function open(path) {
+    const p = await browser.newPage();
+    try {
+      await p.goto(`${server.url}/tests/js/fixtures/${path}`);
+      await p.waitForFunction(() => window.loaded !== undefined);
+      return await p.evaluate(() => window.loaded);
+    } finally {
+      await p.close();
+    }
+  }
+
+  test('an authFetch made and called before the module has loaded (no init()) waits for it, then is the same', async () => {
+    for (const entry of ['/pkg/index.js', '/pkg/inline.js']) {
+      assert.deepEqual(await open(`first-call.html?entry=${entry}`), {
+        rendered: 'rendered',
+        before: { accessToken: null, type: 'function', readyIsPromise: true },
+        call: { status: 200, text: 'ok', sent: ['Bearer early'] },
+        after: { accessToken: 'early', parsed: 'Basic' },
+        badOption: 'TypeError: createAuthFetch: options.onAuthFail is not an option; did you mean onAuthFailure?',
+      }, entry);
+    }
+  });
+
+  test('a .wasm URL answered with an HTML page (an SPA\'s history fallback) fails each call with an error that says so', async () => {
+    const got = await open('first-call.html?entry=/spa/pkg/index.js');
+    const said = new RegExp(`^Error: reauth: ${server.url}/spa/pkg/reauth_bg\\.wasm answered text/html; charset=utf-8 \\(an HTML page\\?\\), not the module; serve the \\.wasm as a static file$`);
+    assert.match(got.callError ?? JSON.stringify(got), said, 'the call');
+    assert.match(got.readyError, said, 'ready');
+    assert.match(got.again, said, 'a later call tries again, and says the same');
+  });
+
+  test('under a strict CSP with \'wasm-unsafe-eval\' and Trusted Types both entries work; without it, init() names the directive', async () => {
+    for (const entry of ['index', 'inline']) {
+      assert.deepEqual(await open(`csp.html?policy=strict&entry=${entry}`), { works: true }, entry);
+      const refused = await open(`csp.html?policy=nowasm&entry=${entry}`);
+      assert.equal(refused.error, 'Error: reauth: the page\'s Content-Security-Policy refuses to compile WebAssembly; '
+        + 'add \'wasm-unsafe-eval\' to its script-src (nothing else is needed)', `${entry}: ${JSON.stringify(refused)}`);
+    }
   });
 
   test('reauth/inline (pkg/inline.js) loads the module from inside itself, fetching no .wasm, and takes the same inputs', async () => {

@@ -37,10 +37,15 @@ export async function sendFile(base, pathname, res) {
   }
 }
 
-/** Serves the files under `dir` on 127.0.0.1 at a random port. Resolves with { url, close }. */
-export async function serveStatic(dir) {
+/** Serves the files under `dir` on 127.0.0.1 at a random port. Resolves with { url, close }.
+ * `route(req, res, url)` may answer a request first (it returns true when it did; it may also
+ * just set headers for the file). */
+export async function serveStatic(dir, route = () => false) {
   const base = resolve(dir);
-  const server = createServer((req, res) => sendFile(base, new URL(req.url, 'http://x').pathname, res));
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (!await route(req, res, url)) await sendFile(base, url.pathname, res);
+  });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();
   return {

@@ -21,7 +21,7 @@ test('the tarball holds the entries, types, the wasm and its inline copy, nothin
     .map((f) => f.replace(/^package\//, ''))
     .sort();
   assert.deepEqual(files, [
-    'README.md', 'index.d.ts', 'index.js', 'inline.d.ts', 'inline.js', 'node.js', 'package.json',
+    'README.md', 'index.d.ts', 'index.js', 'inline.d.ts', 'inline.js', 'loader.js', 'node.js', 'package.json',
     'reauth.d.ts', 'reauth.js', 'reauth_bg.wasm', 'reauth_wasm.js',
   ]);
 });
@@ -102,7 +102,7 @@ window.result = {
   // A guard against growth at the size measured with OAuth, DPoP, the hardening of issue 17 and
   // the checks of issues 18 and 19 built in (about 114.6 KB; 83 KB before OAuth); BENCHMARKS.md
   // says what each part costs.
-  assert.ok(shipped <= 116000, `gzip -9 of the app's .js and .wasm: ${shipped} B (guard 116,000)`);
+  assert.ok(shipped <= 117000, `gzip -9 of the app's .js and .wasm: ${shipped} B (guard 117,000)`);
   server = await serveStatic(join(dir, 'dist'));
   browser = await launchChromium();
   const page = await browser.newPage();

@@ -127,3 +127,16 @@ createAuthFetch({ refresh: async () => 42 });
 authFetch.setTokens({ refreshToken: 'r' });
 
 void [firstParam, token68, res, current, api, plain];
+
+// null from refresh: the session is over.
+const ended = createAuthFetch({
+  refresh: async ({ fetch }) => ((await fetch('/token', { method: 'POST' })).status === 400 ? null : 'new-access-token'),
+});
+// ready: a promise of nothing, awaited before reading accessToken in a route guard.
+async function guard(): Promise<boolean> {
+  const nothing: void = await ended.ready;
+  return nothing === undefined && ended.accessToken !== null;
+}
+void guard;
+// @ts-expect-error ready is read-only
+ended.ready = Promise.resolve();

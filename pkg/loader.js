@@ -1,0 +1,85 @@
+// What the entries share: loading the module (reauth.js and reauth_bg.wasm are wasm-bindgen's
+// output) and createAuthFetch, which works before the load ends: its calls wait for it.
+import load, { initSync as loadSync, createAuthFetch as create, parseChallenges as parse } from './reauth.js';
+
+let ready = false;
+let loading;
+let source; // the entry's default source of the module
+const mark = Symbol.for('reauth.authFetch');
+const report = (e) => (globalThis.reportError ?? console.error)(e);
+
+/** Sets where `init()` without input loads the module from (each entry's own). */
+export const setSource = (f) => { source = f; };
+
+/** Creates an `authFetch` (see the README): at once once the module is loaded; before that, one
+ * whose calls (and `ready`) wait for the load, which starts now. */
+export function createAuthFetch(options) {
+  if (ready) return create(options);
+  let real;
+  const queue = [];
+  const made = () => (real ? Promise.resolve(real) : init().then(() => {
+    real ??= create(options);
+    for (const [k, a] of queue.splice(0)) try { real[k](...a); } catch (e) { report(e); }
+    return real;
+  }));
+  const f = (input, given) => made().then((af) => af(input, given));
+  for (const k of ['authorizationUrl', 'login', 'completeLogin', 'logout']) f[k] = (...a) => made().then((af) => af[k](...a));
+  for (const k of ['setTokens', 'clearTokens']) {
+    f[k] = (...a) => { if (real) return real[k](...a); queue.push([k, a]); };
+  }
+  Object.defineProperties(f, {
+    accessToken: { get: () => (real ? real.accessToken : null) },
+    ready: { get: () => made().then(() => {}) },
+  });
+  // What it wraps, as createAuthFetch's own functions say: an instance made while this one is
+  // the global fetch wraps the same.
+  const g = globalThis.fetch;
+  f[mark] = options?.fetch ?? (typeof g?.[mark] === 'function' ? g[mark] : g);
+  made().catch(() => {}); // starts the load; its error reaches the calls and `ready`
+  return f;
+}
+
+/** Parses a `WWW-Authenticate` header value into its challenges. */
+export function parseChallenges(header) {
+  if (!ready) throw new Error('reauth: await init() (or authFetch.ready) before parseChallenges');
+  return parse(header);
+}
+
+/** Instantiates the module from its bytes or a compiled module (or `{ module }`), at once. */
+export function initSync(module) {
+  if (!ready) {
+    loadSync({ module: module != null && module.module !== undefined ? module.module : module });
+    ready = true;
+  }
+}
+
+/** Loads the module from `input`, by default from the entry's source. Every call returns the same
+ * load; a failed one can be retried. */
+export function init(input) {
+  if (ready) return Promise.resolve();
+  loading ??= fetchModule(input ?? source())
+    .then((module_or_path) => load({ module_or_path }))
+    .then(() => { ready = true; }, (e) => { loading = undefined; throw explained(e); });
+  return loading;
+}
+
+async function fetchModule(input) {
+  let r = await input;
+  if (typeof r === 'string' || r instanceof URL || r instanceof Request) r = await fetch(r);
+  if (!(r instanceof Response)) return r;
+  if (!r.ok) throw new Error(`reauth: could not load its .wasm (HTTP ${r.status} from ${r.url})`);
+  const type = r.headers.get('content-type');
+  if (type === 'application/wasm') return r; // compiled as it streams in
+  const bytes = await r.arrayBuffer(); // (streaming compilation needs that type; some servers send another)
+  const head = new Uint8Array(bytes.slice(0, 4));
+  if (String(head) === '0,97,115,109') return bytes;
+  const page = head[0] === 60 || /html/.test(type) ? ' (an HTML page?)' : '';
+  throw new Error(`reauth: ${r.url || 'the .wasm'} answered ${type || 'no content type'}${page}, not the module; `
+    + 'serve the .wasm as a static file');
+}
+
+// A page whose Content-Security-Policy refuses WebAssembly: say which directive to add.
+const explained = (e) => (/Content.Security.Policy|CSP|unsafe-eval/i.test(e?.message)
+  ? new Error('reauth: the page\'s Content-Security-Policy refuses to compile WebAssembly; add '
+    + '\'wasm-unsafe-eval\' to its script-src (nothing else is needed)', { cause: e })
+  : e);
