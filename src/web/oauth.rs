@@ -306,23 +306,33 @@ impl Shell {
         k
     }
 
-    /// Keeps a login in progress for the callback: in the configured storage, and with
-    /// `storage: 'memory'` in sessionStorage all the same (a login navigates away, and the
-    /// callback comes back to a new page); in memory where there is no Web Storage (Node,
-    /// workers).
+    /// Where a login in progress is kept for the callback: in the configured storage, and with
+    /// `storage: 'memory'` in sessionStorage all the same where there is one (a login navigates
+    /// away, and the callback comes back to a new page); in memory where there is no Web
+    /// Storage (Node, workers).
+    fn login_area(&self) -> StorageKind {
+        match self.opts.storage {
+            StorageKind::Memory if super::store::available(StorageKind::Session) => {
+                StorageKind::Session
+            }
+            kind => kind,
+        }
+    }
+
     fn save_pending(&self, p: Option<PendingLogin>) {
         let key = self.login_key();
-        let written = match (self.opts.storage, &p) {
+        let written = match (self.login_area(), &p) {
             (StorageKind::Local, Some(p)) => LocalStorage::set(&key, p).is_ok(),
-            (_, Some(p)) => SessionStorage::set(&key, p).is_ok(),
+            (StorageKind::Session, Some(p)) => SessionStorage::set(&key, p).is_ok(),
             (StorageKind::Local, None) => {
                 LocalStorage::delete(&key);
                 false
             }
-            (_, None) => {
+            (StorageKind::Session, None) => {
                 SessionStorage::delete(&key);
                 false
             }
+            (StorageKind::Memory, _) => false,
         };
         if !written {
             *self.pending.borrow_mut() = p;
@@ -331,9 +341,10 @@ impl Shell {
 
     fn load_pending(&self) -> Option<PendingLogin> {
         let key = self.login_key();
-        let stored: Option<PendingLogin> = match self.opts.storage {
+        let stored: Option<PendingLogin> = match self.login_area() {
             StorageKind::Local => LocalStorage::get(&key).ok(),
-            _ => SessionStorage::get(&key).ok(),
+            StorageKind::Session => SessionStorage::get(&key).ok(),
+            StorageKind::Memory => None,
         };
         stored.or_else(|| self.pending.borrow().clone())
     }
