@@ -12,7 +12,7 @@
 //!   had. The stored token record names the key its tokens are bound to (its thumbprint); a tab
 //!   whose key differs reads the stored one again (another tab logged in with a new key), and
 //!   if that differs too, the key is gone (evicted storage, a private mode): the tokens cannot
-//!   be used, and the refresh fails with [`KEY_LOST`] rather than send proofs the resource
+//!   be used, and the refresh fails with [`KEY_LOST`](super::js::KEY_LOST) rather than send proofs the resource
 //!   refuses.
 //! - A proof (§4.2) is a JWT signed with it: header `typ: "dpop+jwt"`, `alg: "ES256"`, the public
 //!   `jwk`; claims `jti` (random), `htm`, `htu` (without query and fragment), `iat`, the
@@ -33,38 +33,27 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     CryptoKey, EcKeyGenParams, EcdsaParams, IdbDatabase, IdbFactory, IdbObjectStore, IdbRequest,
-    IdbTransactionMode, SubtleCrypto, Url,
+    IdbTransactionMode, Url,
 };
 
 use super::js;
-use super::oauth::{oauth_error, random, sha256};
+use super::js::{coded_error, random, sha256, subtle, KEY_LOST};
 use super::options::StorageKind;
+use super::response::nonce_of;
 
 /// The IndexedDB database and object store keys are kept in.
 const DATABASE: &str = "reauth";
 const STORE: &str = "keys";
-
-/// The code (and `onAuthFailure` reason) when the key the tokens are bound to is gone.
-pub const KEY_LOST: &str = "dpop_key_lost";
 
 /// A session's key not seen for this long is deleted (ms).
 const SESSION_KEY_LIFE: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
 
 /// The error when the key the tokens are bound to is gone.
 pub fn key_lost() -> JsValue {
-    oauth_error(
+    coded_error(
         KEY_LOST,
         Some("the DPoP key the tokens are bound to is gone from this browser"),
     )
-}
-
-/// The platform's `crypto.subtle`, where there is one (secure contexts, workers, Node).
-pub fn subtle() -> Option<SubtleCrypto> {
-    let crypto: web_sys::Crypto = js::get(&js_sys::global(), &js::name("crypto"))
-        .dyn_into()
-        .ok()?;
-    let subtle = js::get(&crypto, &js::name("subtle"));
-    subtle.dyn_into().ok()
 }
 
 fn no_crypto() -> JsValue {
@@ -144,12 +133,6 @@ pub fn target(url: &str) -> Option<(String, String)> {
     u.set_search("");
     u.set_hash("");
     Some((u.href(), u.origin()))
-}
-
-/// The `DPoP-Nonce` header of a response, if any.
-pub fn nonce_of(response: &JsValue) -> Option<String> {
-    let r = response.dyn_ref::<web_sys::Response>()?;
-    r.headers().get("dpop-nonce").ok().flatten()
 }
 
 /// Waits for an IndexedDB request: its result, or its error.

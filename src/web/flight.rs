@@ -16,9 +16,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
 
-use super::js::{self, report, spawn};
+use super::js::{self, report, spawn, to_js, Js, KEY_LOST};
 use super::options::TokenSet;
-use super::send::{challenges_of, www_authenticate, ChallengeOut};
+use super::response::{challenges_of, www_authenticate, ChallengeOut};
 use super::store::Beat;
 use super::wait::{RefreshWait, Waiters};
 use super::{Shared, Shell};
@@ -71,18 +71,9 @@ impl Gone {
     fn of(e: &JsValue, builtin: bool) -> Gone {
         match js::code_of(e).as_deref() {
             Some("invalid_grant") if builtin => Gone::Grant,
-            Some(super::dpop::KEY_LOST) => Gone::Key,
+            Some(KEY_LOST) => Gone::Key,
             _ => Gone::No,
         }
-    }
-}
-
-/// A JS value inside a serialized object, passed through as it is.
-pub struct Js<'a>(pub &'a JsValue);
-
-impl Serialize for Js<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serde_wasm_bindgen::preserve::serialize(self.0, s)
     }
 }
 
@@ -119,12 +110,6 @@ struct RefreshContext<'a> {
     challenges: Vec<ChallengeOut<'a>>,
     fetch: Js<'a>,
     signal: Js<'a>,
-}
-
-/// Plain objects from Rust values: `None` fields as `null`.
-pub fn to_js<T: Serialize>(value: &T) -> JsValue {
-    let s = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
-    value.serialize(&s).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Plain objects from Rust values: `None` fields left out.
@@ -526,7 +511,7 @@ impl Shell {
                         }
                         ("refresh_timeout", e)
                     }
-                    Failure::Threw(e) if gone == Gone::Key => (super::dpop::KEY_LOST, e),
+                    Failure::Threw(e) if gone == Gone::Key => (KEY_LOST, e),
                     Failure::Threw(e) => ("refresh_failed", e),
                     Failure::Ended => ("refresh_failed", JsValue::UNDEFINED),
                 };

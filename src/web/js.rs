@@ -7,9 +7,15 @@
 //! throws, a proxy, a hostile `init` becomes an `Err`, never an exception unwinding through
 //! Rust frames.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+use base64ct::{Base64UrlUnpadded, Encoding};
 use js_sys::{Function, Object, Promise, Reflect};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::SubtleCrypto;
 
 #[wasm_bindgen]
 extern "C" {
@@ -319,4 +325,60 @@ pub fn promise(
 /// The `code` of an error (an OAuth error's, or `dpop_key_lost`), if it has one.
 pub fn code_of(error: &JsValue) -> Option<String> {
     get(error, &name("code")).as_string()
+}
+
+/// An `Error` whose `code` says what went wrong (an OAuth error code, [`KEY_LOST`]).
+pub fn coded_error(code: &str, description: Option<&str>) -> JsValue {
+    let message = match description {
+        Some(d) if !d.is_empty() => alloc::format!("{code}: {d}"),
+        _ => String::from(code),
+    };
+    let e = js_sys::Error::new(&message);
+    let _ = Reflect::set(&e, &name("code"), &JsValue::from_str(code));
+    e.into()
+}
+
+/// The code (and `onAuthFailure` reason) when the key the tokens are bound to is gone.
+pub const KEY_LOST: &str = "dpop_key_lost";
+
+/// `n` random bytes, base64url (from the platform's `crypto.getRandomValues`).
+pub fn random(n: usize) -> Result<String, JsValue> {
+    let crypto: web_sys::Crypto = get(&js_sys::global(), &name("crypto")).dyn_into()?;
+    let mut bytes = alloc::vec![0u8; n];
+    crypto.get_random_values_with_u8_array(&mut bytes)?;
+    Ok(Base64UrlUnpadded::encode_string(&bytes))
+}
+
+/// SHA-256 of `data`, from the platform's `crypto.subtle`.
+pub async fn sha256(data: &[u8]) -> Result<Vec<u8>, JsValue> {
+    let crypto: web_sys::Crypto = get(&js_sys::global(), &name("crypto")).dyn_into()?;
+    let digest = JsFuture::from(
+        crypto
+            .subtle()
+            .digest_with_str_and_u8_array("SHA-256", data)?,
+    )
+    .await?;
+    Ok(js_sys::Uint8Array::new(&digest).to_vec())
+}
+
+/// The platform's `crypto.subtle`, where there is one (secure contexts, workers, Node).
+pub fn subtle() -> Option<SubtleCrypto> {
+    let crypto: web_sys::Crypto = get(&js_sys::global(), &name("crypto")).dyn_into().ok()?;
+    let subtle = get(&crypto, &name("subtle"));
+    subtle.dyn_into().ok()
+}
+
+/// A JS value inside a serialized object, passed through as it is.
+pub struct Js<'a>(pub &'a JsValue);
+
+impl Serialize for Js<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_wasm_bindgen::preserve::serialize(self.0, s)
+    }
+}
+
+/// Plain objects from Rust values: `None` fields as `null`.
+pub fn to_js<T: Serialize>(value: &T) -> JsValue {
+    let s = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    value.serialize(&s).unwrap_or(JsValue::UNDEFINED)
 }

@@ -38,6 +38,7 @@ pub mod js;
 pub mod oauth;
 pub mod options;
 pub mod page;
+pub mod response;
 pub mod send;
 pub mod store;
 pub mod wait;
@@ -379,9 +380,9 @@ pub fn parse_challenges(
     };
     match crate::challenge::parse_challenges(&header) {
         Ok(list) => {
-            let out: Vec<send::ChallengeOut<'_>> =
-                list.into_iter().map(send::ChallengeOut::from).collect();
-            Ok(flight::to_js(&out))
+            let out: Vec<response::ChallengeOut<'_>> =
+                list.into_iter().map(response::ChallengeOut::from).collect();
+            Ok(js::to_js(&out))
         }
         Err(e) => {
             let err = js_sys::Error::new(&alloc::format!("{e}"));

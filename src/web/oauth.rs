@@ -25,8 +25,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Url, UrlSearchParams};
 
-use super::flight::{to_js, Js};
-use super::js::{self, Init};
+use super::js::{self, coded_error as oauth_error, random, sha256, to_js, Init, Js};
 use super::options::{OAuthConfig, StorageKind, TokenSet};
 use super::Shell;
 use crate::session::Expiry;
@@ -106,17 +105,6 @@ struct Completed<'a> {
     return_to: Option<&'a str>,
 }
 
-/// An `Error` with the OAuth error code in `code`.
-pub fn oauth_error(code: &str, description: Option<&str>) -> JsValue {
-    let message = match description {
-        Some(d) if !d.is_empty() => alloc::format!("{code}: {d}"),
-        _ => String::from(code),
-    };
-    let e = js_sys::Error::new(&message);
-    let _ = Reflect::set(&e, &js::name("code"), &JsValue::from_str(code));
-    e.into()
-}
-
 /// Step-up 401s of one token set this close together are one burst.
 pub const STEP_UP_BURST_MS: u64 = 2_000;
 
@@ -149,26 +137,6 @@ fn report_rejection(value: &JsValue) {
             }
         });
     }
-}
-
-/// `n` random bytes, base64url (from the platform's `crypto.getRandomValues`).
-pub(super) fn random(n: usize) -> Result<String, JsValue> {
-    let crypto: web_sys::Crypto = js::get(&js_sys::global(), &js::name("crypto")).dyn_into()?;
-    let mut bytes = alloc::vec![0u8; n];
-    crypto.get_random_values_with_u8_array(&mut bytes)?;
-    Ok(Base64UrlUnpadded::encode_string(&bytes))
-}
-
-/// SHA-256 of `data`, from the platform's `crypto.subtle`.
-pub async fn sha256(data: &[u8]) -> Result<Vec<u8>, JsValue> {
-    let crypto: web_sys::Crypto = js::get(&js_sys::global(), &js::name("crypto")).dyn_into()?;
-    let digest = JsFuture::from(
-        crypto
-            .subtle()
-            .digest_with_str_and_u8_array("SHA-256", data)?,
-    )
-    .await?;
-    Ok(js_sys::Uint8Array::new(&digest).to_vec())
 }
 
 /// The metadata URLs of an issuer, in the order they are tried: OpenID Connect Discovery's
@@ -312,7 +280,7 @@ impl Shell {
     /// Storage (Node, workers).
     fn login_area(&self) -> StorageKind {
         match self.opts.storage {
-            StorageKind::Memory if super::store::available(StorageKind::Session) => {
+            StorageKind::Memory if super::options::available(StorageKind::Session) => {
                 StorageKind::Session
             }
             kind => kind,

@@ -25,6 +25,20 @@ pub enum StorageKind {
     Local,
 }
 
+/// Whether this environment has the Web Storage area `kind` and lets this page use it
+/// (windows only; not Node, not workers, not some privacy modes).
+pub fn available(kind: StorageKind) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let area = match kind {
+        StorageKind::Local => window.local_storage(),
+        StorageKind::Session => window.session_storage(),
+        StorageKind::Memory => return true,
+    };
+    matches!(area, Ok(Some(_)))
+}
+
 /// `createAuthFetch`'s options, checked.
 pub struct Options {
     /// The app's `refresh` hook (`None`: the built-in refresh grant of `oauth`).
@@ -412,7 +426,7 @@ impl Options {
             }
         };
         let storage = g.storage.unwrap_or(StorageKind::Memory);
-        if storage != StorageKind::Memory && !super::store::available(storage) {
+        if storage != StorageKind::Memory && !available(storage) {
             return Err(bad("options.storage names a Web Storage area this environment does not have (use 'memory')"));
         }
         let timeout_ms = match g.refresh_timeout_ms {
@@ -442,7 +456,7 @@ impl Options {
             if g.oauth.is_none() || refresh.is_some() {
                 return Err(bad("options.dpop needs the built-in refresh grant: give options.oauth and no options.refresh (reauth makes the token requests that bind the tokens to its key)"));
             }
-            if super::dpop::subtle().is_none() {
+            if js::subtle().is_none() {
                 return Err(bad("options.dpop needs WebCrypto (crypto.subtle, which browsers give secure contexts only)"));
             }
         }

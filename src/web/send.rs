@@ -21,10 +21,8 @@
 //!
 //! No `RefCell` borrow is held while JS that could reach the app runs (its fetch, its hooks).
 
-use alloc::borrow::Cow;
 use alloc::rc::{Rc, Weak};
 use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Uint8Array};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -33,6 +31,7 @@ use web_sys::{
 };
 
 use super::js::{self, promise, Carrier, Init, Reply, View};
+use super::response::{challenges_of, www_authenticate, www_authenticate_js};
 use super::wait::{abortable, settled};
 use super::Shell;
 use crate::challenge::parse_challenges;
@@ -477,56 +476,6 @@ fn status_of(response: &JsValue) -> f64 {
     response.unchecked_ref::<Reply>().status().unwrap_or(0.0)
 }
 
-/// The `WWW-Authenticate` value of a response, or `None` where the runtime shows none.
-pub fn www_authenticate(response: &JsValue) -> Option<String> {
-    www_authenticate_js(response).as_string()
-}
-
-/// The `WWW-Authenticate` value as the JS string (null or undefined where there is none).
-fn www_authenticate_js(response: &JsValue) -> JsValue {
-    if !response.is_object() {
-        return JsValue::NULL;
-    }
-    let Ok(headers) = response.unchecked_ref::<Reply>().headers() else {
-        return JsValue::NULL;
-    };
-    if !headers.is_object() {
-        return JsValue::NULL;
-    }
-    let headers: &Reply = headers.unchecked_ref();
-    js::WWW_AUTHENTICATE.with(|name| headers.get(name).unwrap_or(JsValue::NULL))
-}
-
-/// One challenge as the app sees it.
-#[derive(Serialize)]
-pub struct ChallengeOut<'a> {
-    scheme: &'a str,
-    token68: Option<&'a str>,
-    params: Vec<(String, Cow<'a, str>)>,
-}
-
-/// The challenges of a header value; none when it is absent or does not parse.
-pub fn challenges_of(header: Option<&str>) -> Vec<ChallengeOut<'_>> {
-    let Some(Ok(list)) = header.map(parse_challenges) else {
-        return Vec::new();
-    };
-    list.into_iter().map(ChallengeOut::from).collect()
-}
-
-impl<'a> From<crate::challenge::Challenge<'a>> for ChallengeOut<'a> {
-    fn from(c: crate::challenge::Challenge<'a>) -> Self {
-        ChallengeOut {
-            scheme: c.scheme,
-            token68: c.token68,
-            params: c
-                .params
-                .into_iter()
-                .map(|p| (p.name.to_ascii_lowercase(), p.value))
-                .collect(),
-        }
-    }
-}
-
 /// A ticket as one number, exact in an f64: `(generation << 27) | (epoch << 1) | spent`,
 /// generation and epoch saturating at 26 bits (67 million token sets or refreshes).
 fn pack(t: Ticket) -> f64 {
@@ -670,7 +619,7 @@ impl Shell {
                 .await
             {
                 Ok(p) => p,
-                Err(e) if js::code_of(&e).as_deref() == Some(super::dpop::KEY_LOST) => {
+                Err(e) if js::code_of(&e).as_deref() == Some(js::KEY_LOST) => {
                     self.key_lost(generation, &e, &url);
                     return settled(&self.fetch(&input, &init)).await;
                 }
@@ -701,7 +650,7 @@ impl Shell {
         if let Some(id) = cancelled {
             sh.cancel_flight(id, false);
         }
-        self.auth_failure(super::dpop::KEY_LOST, Some(error), url, &JsValue::UNDEFINED);
+        self.auth_failure(js::KEY_LOST, Some(error), url, &JsValue::UNDEFINED);
     }
 
     /// Whether `input` is a string that starts with an allowed origin followed by a path, query,
@@ -1015,7 +964,7 @@ impl Shell {
         let Some(rule) = &self.opts.should_refresh else {
             return builtin;
         };
-        let challenges = super::flight::to_js(&challenges_of(header));
+        let challenges = js::to_js(&challenges_of(header));
         match rule.call2(&JsValue::UNDEFINED, response, &challenges) {
             Ok(v) => v.as_bool().unwrap_or(builtin),
             Err(e) => {
@@ -1033,7 +982,7 @@ fn nonce_retry(response: &JsValue) -> bool {
     let Some(Ok(c)) = header.as_deref().map(parse_challenges) else {
         return false;
     };
-    let nonce = super::dpop::nonce_of(response);
+    let nonce = super::response::nonce_of(response);
     let facts = Facts::default()
         .with_dpop(true)
         .with_dpop_nonce(nonce.as_deref());

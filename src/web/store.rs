@@ -32,20 +32,6 @@ use crate::session::Expiry;
 /// browsers deliver another tab's localStorage writes with no ordering against the lock grant.
 const PROPAGATION_MS: f64 = 60.0;
 
-/// Whether this environment has the Web Storage area `kind` and lets this page use it
-/// (windows only; not Node, not workers, not some privacy modes).
-pub fn available(kind: StorageKind) -> bool {
-    let Some(window) = web_sys::window() else {
-        return false;
-    };
-    let area = match kind {
-        StorageKind::Local => window.local_storage(),
-        StorageKind::Session => window.session_storage(),
-        StorageKind::Memory => return true,
-    };
-    matches!(area, Ok(Some(_)))
-}
-
 /// The token record as stored.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
