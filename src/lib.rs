@@ -15,7 +15,18 @@
 //! - `web` (only on `wasm32`): the shell that wraps `fetch`, built on `wasm-bindgen`,
 //!   `web-sys`, `js-sys`, `wasm-bindgen-futures`, `serde-wasm-bindgen` and `gloo-storage`. It
 //!   sends, waits, refreshes and retries, runs the app's hooks, timers, storage, cross-tab locks
-//!   and page events, and asks the core at every decision.
+//!   and page events, and asks the core at every decision. In layers, each importing only from
+//!   below:
+//!
+//! ```text
+//!   web::exports             createAuthFetch, parseChallenges
+//!   web::{oauth, dpop}       OAuth 2.0 and DPoP, through the seams of web::Above
+//!   web::{mod, send, flight, page}   the 401 engine: one call, the refresh flight, events
+//!   web::{options, store, response, wait}   options, storage and locks, responses, waiting
+//!   web::js                  bindings and glue
+//!   ─────────────────────────────────────────────────────────────
+//!   challenge, bearer, policy, jwt, origin, session   the pure core (no JsValue)
+//! ```
 //!
 //! The core has no `JsValue`, does no I/O and reads no clock; it is tested natively and fuzzed.
 #![deny(missing_docs)]

@@ -1,6 +1,7 @@
 //! The shell's modules (`src/web/`) import one another one way only: no module imports one that
-//! imports it back, directly or through others. Read from the source: `use super::m`,
-//! `super::m::…` and `crate::web::m` in each module, and `m::…` in `mod.rs`.
+//! imports it back, directly or through others, and none imports from a layer above its own.
+//! Read from the source: `use super::m`, `super::m::…` and `crate::web::m` in each module, and
+//! `m::…` in `mod.rs`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -41,7 +42,8 @@ fn imports() -> BTreeMap<String, Vec<String>> {
                 code.match_indices(p.as_str()).any(|(i, _)| {
                     // `m::` must not be the end of a longer path or name (`x_m::`, `y::m::`).
                     let before = code[..i].chars().next_back();
-                    p.starts_with("super") || p.starts_with("crate")
+                    p.starts_with("super")
+                        || p.starts_with("crate")
                         || !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
                 })
             }) || (code.contains("use super::{") && {
@@ -93,6 +95,41 @@ fn circle(graph: &BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
     graph
         .keys()
         .find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
+}
+
+/// The layers, bottom up (as the crate docs draw them): a module may import from its own layer
+/// (without a circle) and from those below, never from one above.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("bindings and glue", &["js"]),
+    ("data", &["response", "wait", "options", "store"]),
+    ("the core shell", &["mod", "send", "flight", "page"]),
+    ("OAuth and DPoP", &["oauth", "dpop"]),
+    ("the exports", &["exports"]),
+];
+
+fn layer_of(module: &str) -> usize {
+    LAYERS
+        .iter()
+        .position(|(_, ms)| ms.contains(&module))
+        .unwrap_or_else(|| panic!("src/web/{module}.rs is in no layer: add it to LAYERS"))
+}
+
+#[test]
+fn no_module_imports_from_a_layer_above_its_own() {
+    let g = imports();
+    let mut upward = Vec::new();
+    for (module, used) in &g {
+        for u in used {
+            if layer_of(u) > layer_of(module) {
+                upward.push(format!(
+                    "{module} ({}) imports {u} ({})",
+                    LAYERS[layer_of(module)].0,
+                    LAYERS[layer_of(u)].0
+                ));
+            }
+        }
+    }
+    assert!(upward.is_empty(), "{upward:#?}");
 }
 
 #[test]

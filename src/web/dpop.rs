@@ -12,7 +12,7 @@
 //!   had. The stored token record names the key its tokens are bound to (its thumbprint); a tab
 //!   whose key differs reads the stored one again (another tab logged in with a new key), and
 //!   if that differs too, the key is gone (evicted storage, a private mode): the tokens cannot
-//!   be used, and the refresh fails with [`KEY_LOST`](super::js::KEY_LOST) rather than send proofs the resource
+//!   be used, and the refresh fails with [`KEY_LOST`] rather than send proofs the resource
 //!   refuses.
 //! - A proof (§4.2) is a JWT signed with it: header `typ: "dpop+jwt"`, `alg: "ES256"`, the public
 //!   `jwk`; claims `jti` (random), `htm`, `htu` (without query and fragment), `iat`, the
@@ -39,7 +39,12 @@ use web_sys::{
 use super::js;
 use super::js::{coded_error, random, sha256, subtle, KEY_LOST};
 use super::options::StorageKind;
-use super::response::nonce_of;
+use super::response::{nonce_of, www_authenticate};
+use super::send::{method_of, status_of, url_of, with_authorization};
+use super::wait::settled;
+use super::Shell;
+use crate::challenge::parse_challenges;
+use crate::policy::{decide, Decision, Facts, Header};
 
 /// The IndexedDB database and object store keys are kept in.
 const DATABASE: &str = "reauth";
@@ -476,4 +481,86 @@ impl Dpop {
         jwt.push_str(&Base64UrlUnpadded::encode_string(&signature));
         Ok(jwt)
     }
+}
+
+/// Sends with a DPoP-bound token (`auth`: `DPoP <token>`) and a fresh proof of `d`; a 401
+/// `use_dpop_nonce` that brings a new nonce is sent once more with it (no refresh). When the
+/// key the token is bound to is gone, the tokens are forgotten and the
+/// request goes out without them.
+pub async fn send_bound(
+    d: Rc<Dpop>,
+    shell: Rc<Shell>,
+    input: JsValue,
+    init: JsValue,
+    auth: JsValue,
+) -> Result<JsValue, JsValue> {
+    let Some(access) = auth.as_string() else {
+        return settled(&shell.fetch(&input, &init)).await;
+    };
+    let access = access.strip_prefix("DPoP ").unwrap_or(&access);
+    let url = url_of(&input).unwrap_or_default();
+    let Some((htu, origin)) = target(&url) else {
+        return settled(&shell.fetch(&input, &init)).await;
+    };
+    let htm = method_of(&input, &init);
+    let (generation, bound) = {
+        let s = shell.shared.session.borrow();
+        (s.generation(), shell.shared.jkt.borrow().clone())
+    };
+    let mut retried = false;
+    loop {
+        let proof = match d
+            .proof(&htm, &htu, &origin, Some(access), bound.as_deref())
+            .await
+        {
+            Ok(p) => p,
+            Err(e) if js::code_of(&e).as_deref() == Some(KEY_LOST) => {
+                tokens_lost(&shell, generation, &e, &url);
+                return settled(&shell.fetch(&input, &init)).await;
+            }
+            Err(e) => return Err(e),
+        };
+        let with = with_authorization(&init, &auth, Some(&JsValue::from_str(&proof)))?;
+        let response = settled(&shell.fetch(&input, &with)).await?;
+        let fresh = d.remember(&origin, &response);
+        if fresh && !retried && status_of(&response) == 401.0 && nonce_retry(&response) {
+            retried = true;
+            shell.emit("retry", &url, Some("use_dpop_nonce"), None, None);
+            continue;
+        }
+        return Ok(response);
+    }
+}
+
+/// The DPoP key the tokens of `generation` are bound to is gone from this tab: the tokens
+/// are forgotten here (not in storage: another tab may still have the key) and the app is
+/// told once, as for a failed refresh (`reason: 'dpop_key_lost'`).
+fn tokens_lost(shell: &Shell, generation: u64, error: &JsValue, url: &str) {
+    let sh = &shell.shared;
+    if sh.session.borrow().generation() != generation {
+        return;
+    }
+    let cancelled = sh.session.borrow_mut().clear();
+    sh.tokens_changed(false);
+    if let Some(id) = cancelled {
+        sh.cancel_flight(id, false);
+    }
+    shell.auth_failure(KEY_LOST, Some(error), url, &JsValue::UNDEFINED);
+}
+
+/// Whether a 401 to a request with a DPoP proof asks for the same request with the server's new
+/// nonce ([`Decision::NonceRetry`]).
+fn nonce_retry(response: &JsValue) -> bool {
+    let header = www_authenticate(response);
+    let Some(Ok(c)) = header.as_deref().map(parse_challenges) else {
+        return false;
+    };
+    let nonce = nonce_of(response);
+    let facts = Facts::default()
+        .with_dpop(true)
+        .with_dpop_nonce(nonce.as_deref());
+    matches!(
+        decide(401, Header::Parsed(&c), facts),
+        Decision::NonceRetry { .. }
+    )
 }

@@ -393,7 +393,11 @@ impl Shell {
         *sh.grant.borrow_mut() = Some(done);
         // Other tabs keep waiting for the lock while the request is out, past the deadline.
         let beat = sh.beat_of(id);
-        let result = self.refresh_grant().await.map_err(Failure::Threw);
+        let result = match self.above.clone() {
+            Some(a) => a.refresh(self.clone()).await,
+            None => Err(js::type_error("reauth: options.refresh is required")),
+        }
+        .map_err(Failure::Threw);
         drop(beat);
         *sh.grant.borrow_mut() = None;
         let _ = end.call0(&JsValue::UNDEFINED);
@@ -440,7 +444,9 @@ impl Shell {
                     Late::Discarded => {
                         let logged_out = sh.session.borrow().refresh_token().is_none();
                         if let (true, Some(rt)) = (logged_out, refresh) {
-                            self.revoke_later(rt);
+                            if let Some(a) = self.above.clone() {
+                                a.orphaned(self, rt);
+                            }
                         }
                     }
                 }

@@ -1,26 +1,32 @@
 //! The shell: the WebAssembly module's exports, built on wasm-bindgen, and everything an
 //! `authFetch` does around the pure core.
 //!
-//! One room per concern:
+//! Five layers, each importing only from its own and those below it (no circle; checked by
+//! `tests/layers.rs` from the source):
 //!
-//! - this file: the `#[wasm_bindgen]` exports (`createAuthFetch`, `parseChallenges`), the
-//!   `authFetch` function object and its members, tokens in and out, and the session the
-//!   instances of a realm share by storage key ([`Shared`]).
-//! - [`options`]: options and token sets, deserialized with serde-wasm-bindgen; a `TypeError`
-//!   names what is wrong.
-//! - [`send`]: one call: origin check, body captured at call time, token, fetch, 401 policy,
-//!   wait, retry.
-//! - [`flight`]: the single-flight refresh (the session decides), its timeout, the app's hooks
-//!   and events.
-//! - [`store`]: the token record in Web Storage (gloo-storage); cross-tab locks.
-//! - [`oauth`]: OAuth 2.0 for a public client: login with PKCE, the refresh grant, logout,
-//!   step-up.
-//! - [`dpop`]: DPoP: the key pair (WebCrypto, IndexedDB), proofs, nonces.
-//! - [`page`]: page and worker events (`visibilitychange`, `online`, `storage`).
-//! - [`wait`]: waiting on the 401 path (for a refresh, a retry, an abort) without a closure
-//!   per wait.
-//! - [`js`]: the few JS members no `web-sys`/`js-sys` binding covers as needed here, and the
-//!   helpers every room uses (tasks, promises of async Rust).
+//! ```text
+//!   exports      createAuthFetch, parseChallenges: puts the core and the layer above together
+//!   ────────────────────────────────────────────────────────────────────────────────────────
+//!   above        oauth (login with PKCE, the refresh grant, revocation) and dpop (key pair,
+//!                proofs, nonces): reach the core only through the seams of [`Above`]
+//!   ────────────────────────────────────────────────────────────────────────────────────────
+//!   core         this file (the authFetch object and its members, the session shared by
+//!                storage key), send (one call), flight (the single-flight refresh, hooks,
+//!                events, step-up's onStepUp), page (page and worker events)
+//!   ────────────────────────────────────────────────────────────────────────────────────────
+//!   data         options (options and token sets; a TypeError names what is wrong), store
+//!                (the stored record, cross-tab locks), response (what a response says),
+//!                wait (waiting on the 401 path without a closure per wait)
+//!   ────────────────────────────────────────────────────────────────────────────────────────
+//!   glue         js: bindings no web-sys/js-sys binding covers, tasks and promises of async
+//!                Rust, serde to JS, WebCrypto helpers, errors with a code
+//! ```
+//!
+//! The seams of [`Above`]: a built-in refresh (for an `authFetch` without a `refresh` hook), a
+//! send for tokens that layer binds (a DPoP proof per request, nonce retries), a step-up login
+//! when the app has no `onStepUp`, a logout (forget the key), and a refresh token that came
+//! after a logout (revoke it). The methods that layer adds to `authFetch` (`login`, …) are put
+//! on by [`exports`]. The core names no type of the layer above and keeps none of its state.
 //!
 //! Data flows one way: request → session (token, or wait) → fetch → policy → session (refresh
 //! flight) → retry. Every decision is the core's ([`crate::session`], [`crate::policy`],
@@ -33,6 +39,7 @@
 //! owned by the JS garbage collector or removed from its event target before it is dropped.
 
 pub mod dpop;
+pub mod exports;
 pub mod flight;
 pub mod js;
 pub mod oauth;
@@ -43,8 +50,11 @@ pub mod send;
 pub mod store;
 pub mod wait;
 
+use alloc::boxed::Box;
 use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::pin::Pin;
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -74,12 +84,9 @@ pub struct Shell {
     on_response: Function,
     /// Page and worker event listeners, removed when this is dropped.
     listeners: RefCell<Vec<page::Listener>>,
-    /// The authorization server's endpoints, once known.
-    endpoints: RefCell<Option<Rc<oauth::Endpoints>>>,
-    /// A login in progress, when tokens are kept in memory.
-    pending: RefCell<Option<oauth::PendingLogin>>,
-    /// DPoP, with `options.dpop`.
-    dpop: Option<dpop::Dpop>,
+    /// The layer above the core (OAuth and DPoP), where the build has one: the core reaches
+    /// it only through [`Above`]'s seams.
+    above: Option<Rc<dyn Above>>,
     /// The last step-up signalled: the token generation it was for, and when (ms).
     step_up: Cell<Option<(u64, u64)>>,
     /// Whether `onAuthFailure` is running (a `clearTokens()` in it fires no `'logout'` here).
@@ -108,6 +115,32 @@ pub struct Shared {
     /// A token request of the built-in refresh grant that is still out, settled when it ends:
     /// its answer may rotate the refresh token, so no other refresh presents it meanwhile.
     grant: RefCell<Option<Promise>>,
+}
+
+/// What a layer above the core (OAuth and DPoP, in `oauth` and `dpop`) adds, at the few
+/// places the core asks it: the core names no type of that layer and keeps none of its state.
+pub trait Above {
+    /// The built-in refresh, for an `authFetch` without a `refresh` hook: new tokens, or an
+    /// error (`code: 'invalid_grant'` when the grant is gone).
+    fn refresh(
+        self: Rc<Self>,
+        shell: Rc<Shell>,
+    ) -> Pin<Box<dyn Future<Output = Result<TokenSet, JsValue>>>>;
+    /// Sends `input`, `init` with `auth` (scheme and token) when this layer binds the tokens
+    /// (DPoP: a proof per request); `None` leaves it to the core (`Authorization` as is).
+    fn send_bound(
+        self: Rc<Self>,
+        shell: &Rc<Shell>,
+        input: &JsValue,
+        init: &JsValue,
+        auth: &JsValue,
+    ) -> Option<Promise>;
+    /// A step-up 401 (RFC 9470) the app has no `onStepUp` for: a login that asks for more.
+    fn step_up(self: Rc<Self>, shell: &Rc<Shell>, acr_values: Option<&str>, max_age: Option<u64>);
+    /// The tokens were cleared (`store`: by this tab, storage included).
+    fn logged_out(&self, store: bool);
+    /// A refresh token that arrived after a logout (a late answer): revoke it.
+    fn orphaned(self: Rc<Self>, shell: &Rc<Shell>, refresh_token: String);
 }
 
 thread_local! {
@@ -255,49 +288,34 @@ fn unwrapped(f: JsValue) -> JsValue {
     }
 }
 
-#[wasm_bindgen(typescript_custom_section)]
-const TYPES: &'static str = include_str!("types.d.ts");
-
-/// Creates `authFetch`: `fetch` with the access token attached to allowed origins, one shared
-/// refresh for any number of 401s, and one retry per request. Throws a `TypeError` naming a
-/// bad option.
-#[wasm_bindgen(
-    js_name = createAuthFetch,
-    unchecked_return_type = "AuthFetch"
-)]
-pub fn create_auth_fetch(
-    #[wasm_bindgen(unchecked_param_type = "AuthFetchOptions")] options: JsValue,
-) -> Result<Function, JsValue> {
-    let opts = Options::from_js(&options)?;
-    let fallback_fetch = unwrapped(js::global().fetch());
-    let origin_values = opts.origins.iter().map(|o| JsValue::from_str(o)).collect();
-    let dpop = opts
-        .dpop
-        .then(|| dpop::Dpop::new(opts.storage, &opts.storage_key));
-    let shared = Shared::of(&opts);
-    let shell = Rc::new_cyclic(|weak| Shell {
-        origin_values,
-        opts,
-        shared,
-        fallback_fetch,
-        on_response: send::response_handler(weak.clone()),
-        on_timeout: flight::timeout_handler(weak.clone()),
-        last_policy: RefCell::new(None),
-        listeners: RefCell::new(Vec::new()),
-        endpoints: RefCell::new(None),
-        pending: RefCell::new(None),
-        dpop,
-        step_up: Cell::new(None),
-        in_failure_hook: Cell::new(false),
-    });
-    *shell.listeners.borrow_mut() = page::listen(&shell);
-    Ok(function_of(shell))
+impl Shell {
+    /// A new shell for `opts` (checked), with the layer above it, if any.
+    pub fn make(opts: Options, above: Option<Rc<dyn Above>>) -> Rc<Shell> {
+        let fallback_fetch = unwrapped(js::global().fetch());
+        let origin_values = opts.origins.iter().map(|o| JsValue::from_str(o)).collect();
+        let shared = Shared::of(&opts);
+        let shell = Rc::new_cyclic(|weak| Shell {
+            origin_values,
+            opts,
+            shared,
+            fallback_fetch,
+            on_response: send::response_handler(weak.clone()),
+            on_timeout: flight::timeout_handler(weak.clone()),
+            last_policy: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
+            above,
+            step_up: Cell::new(None),
+            in_failure_hook: Cell::new(false),
+        });
+        *shell.listeners.borrow_mut() = page::listen(&shell);
+        shell
+    }
 }
 
 /// The `authFetch` function object: callable as fetch, with `setTokens`, `clearTokens` and
 /// `accessToken`. Its closures are owned by the JS garbage collector; when the app drops the
 /// function, the shell goes with it (its listeners removed first).
-fn function_of(shell: Rc<Shell>) -> Function {
+pub fn function_of(shell: &Rc<Shell>) -> Function {
     let s = shell.clone();
     let call =
         Closure::<dyn Fn(JsValue, JsValue) -> JsValue>::new(move |input, init| s.call(input, init));
@@ -325,26 +343,6 @@ fn function_of(shell: Rc<Shell>) -> Function {
             .map_or(JsValue::NULL, JsValue::from_str)
     });
     js::define_getter(&f, &js::name("accessToken"), &token.into_js_value());
-    // OAuth: each resolves or rejects a promise of async Rust (they reject without options.oauth).
-    type Step = fn(
-        Rc<Shell>,
-        JsValue,
-    ) -> core::pin::Pin<
-        Box<dyn core::future::Future<Output = Result<JsValue, JsValue>>>,
-    >;
-    let steps: [(&str, Step); 4] = [
-        ("authorizationUrl", |s, a| Box::pin(s.authorization_url(a))),
-        ("login", |s, a| Box::pin(s.login(a))),
-        ("completeLogin", |s, a| Box::pin(s.complete_login(a))),
-        ("logout", |s, _| Box::pin(s.oauth_logout())),
-    ];
-    for (name, step) in steps {
-        let s = shell.clone();
-        let method = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |arg: JsValue| {
-            wasm_bindgen_futures::future_to_promise(step(s.clone(), arg)).into()
-        });
-        js::define_value(&f, &js::name(name), &method.into_js_value());
-    }
     // Made once the module is loaded: ready at once (the entries' authFetch made before the
     // load has a `ready` that waits for it).
     js::define_value(
@@ -366,32 +364,6 @@ fn function_of(shell: Rc<Shell>) -> Function {
     f
 }
 
-/// Parses a `WWW-Authenticate` header value (RFC 9110 §11) into its challenges:
-/// `{ scheme, token68, params: [name, value][] }`, names lower-cased, values unescaped. Throws an
-/// `Error` named `ChallengeParseError` whose message ends with "at byte N".
-#[wasm_bindgen(js_name = parseChallenges, unchecked_return_type = "Challenge[]")]
-pub fn parse_challenges(
-    #[wasm_bindgen(unchecked_param_type = "string")] header: JsValue,
-) -> Result<JsValue, JsValue> {
-    let Some(header) = header.as_string() else {
-        return Err(js::type_error(
-            "parseChallenges: the header must be a string",
-        ));
-    };
-    match crate::challenge::parse_challenges(&header) {
-        Ok(list) => {
-            let out: Vec<response::ChallengeOut<'_>> =
-                list.into_iter().map(response::ChallengeOut::from).collect();
-            Ok(js::to_js(&out))
-        }
-        Err(e) => {
-            let err = js_sys::Error::new(&alloc::format!("{e}"));
-            err.set_name("ChallengeParseError");
-            Err(err.into())
-        }
-    }
-}
-
 impl Shell {
     /// Forgets both tokens (logout); `store` removes them from storage too, which logs every
     /// tab out with `crossTab`, each with its `onAuthFailure` (`reason: 'logout'`). With DPoP
@@ -408,8 +380,8 @@ impl Shell {
         if let Some(id) = cancelled {
             sh.cancel_flight(id, false);
         }
-        if let Some(d) = &self.dpop {
-            d.forget(store);
+        if let Some(a) = &self.above {
+            a.logged_out(store);
         }
         if self.opts.cross_tab && had && !self.in_failure_hook.get() {
             let here = js::page_href().unwrap_or_default();

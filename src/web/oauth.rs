@@ -15,19 +15,23 @@
 //! later 401 can try again. A rotated refresh token replaces the old one everywhere; `expires_in`
 //! feeds the proactive refresh.
 
+use alloc::boxed::Box;
 use alloc::rc::Rc;
+use alloc::string::String;
 use base64ct::{Base64UrlUnpadded, Encoding};
+use core::cell::RefCell;
 use gloo_storage::{LocalStorage, SessionStorage, Storage};
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise, Reflect};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Url, UrlSearchParams};
 
-use super::js::{self, coded_error as oauth_error, random, sha256, to_js, Init, Js};
-use super::options::{OAuthConfig, StorageKind, TokenSet};
-use super::Shell;
+use super::dpop::Dpop;
+use super::js::{self, coded_error as oauth_error, random, sha256, to_js, Init};
+use super::options::{OAuthConfig, Options, StorageKind, TokenSet};
+use super::{Above, Shell};
 use crate::session::Expiry;
 
 /// The endpoints of the authorization server.
@@ -105,17 +109,120 @@ struct Completed<'a> {
     return_to: Option<&'a str>,
 }
 
-/// Step-up 401s of one token set this close together are one burst.
-pub const STEP_UP_BURST_MS: u64 = 2_000;
+/// The OAuth layer of one `authFetch` (and DPoP, with `options.dpop`): its settings and what it
+/// keeps (the endpoints once known, a login in progress, the DPoP key), and the seams the core
+/// calls ([`Above`]).
+pub struct OAuth {
+    /// `options.oauth` (`None`: the methods reject).
+    config: Option<OAuthConfig>,
+    storage: StorageKind,
+    storage_key: String,
+    /// The authorization server's endpoints, once known.
+    endpoints: RefCell<Option<Rc<Endpoints>>>,
+    /// A login in progress, where there is no Web Storage for it.
+    pending: RefCell<Option<PendingLogin>>,
+    /// DPoP, with `options.dpop`.
+    dpop: Option<Rc<Dpop>>,
+}
 
-/// What `onStepUp` gets.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StepUp<'a> {
-    acr_values: Option<&'a str>,
-    max_age: Option<u64>,
-    url: &'a str,
-    response: Js<'a>,
+/// One of the methods this layer adds to `authFetch`: a promise of async Rust.
+type Method =
+    fn(
+        Rc<OAuth>,
+        Rc<Shell>,
+        JsValue,
+    ) -> core::pin::Pin<Box<dyn core::future::Future<Output = Result<JsValue, JsValue>>>>;
+
+impl OAuth {
+    /// The layer for `opts` (it takes `options.oauth` out of them: the core has no use for it).
+    pub fn new(opts: &mut Options) -> OAuth {
+        OAuth {
+            config: opts.oauth.take(),
+            storage: opts.storage,
+            storage_key: opts.storage_key.clone(),
+            endpoints: RefCell::new(None),
+            pending: RefCell::new(None),
+            dpop: opts
+                .dpop
+                .then(|| Rc::new(Dpop::new(opts.storage, &opts.storage_key))),
+        }
+    }
+
+    /// Adds `authorizationUrl`, `login`, `completeLogin` and `logout` to `f` (they reject
+    /// without `options.oauth`).
+    pub fn methods(self: &Rc<Self>, f: &Function, shell: &Rc<Shell>) {
+        let methods: [(&str, Method); 4] = [
+            ("authorizationUrl", |o, s, a| {
+                Box::pin(o.authorization_url(s, a))
+            }),
+            ("login", |o, s, a| Box::pin(o.login(s, a))),
+            ("completeLogin", |o, s, a| Box::pin(o.complete_login(s, a))),
+            ("logout", |o, s, _| Box::pin(o.oauth_logout(s))),
+        ];
+        for (name, method) in methods {
+            let (o, s) = (self.clone(), shell.clone());
+            let m = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |arg: JsValue| {
+                wasm_bindgen_futures::future_to_promise(method(o.clone(), s.clone(), arg)).into()
+            });
+            js::define_value(f, &js::name(name), &m.into_js_value());
+        }
+    }
+}
+
+impl Above for OAuth {
+    fn refresh(
+        self: Rc<Self>,
+        shell: Rc<Shell>,
+    ) -> core::pin::Pin<Box<dyn core::future::Future<Output = Result<TokenSet, JsValue>>>> {
+        Box::pin(async move { self.refresh_grant(&shell).await })
+    }
+
+    fn send_bound(
+        self: Rc<Self>,
+        shell: &Rc<Shell>,
+        input: &JsValue,
+        init: &JsValue,
+        auth: &JsValue,
+    ) -> Option<Promise> {
+        let d = self.dpop.clone()?;
+        let sent =
+            super::dpop::send_bound(d, shell.clone(), input.clone(), init.clone(), auth.clone());
+        Some(js::promise(sent).unchecked_into())
+    }
+
+    /// A login that asks for `acr_values` / `max_age` and comes back to this page (with
+    /// `options.oauth`; without, nothing).
+    fn step_up(self: Rc<Self>, shell: &Rc<Shell>, acr_values: Option<&str>, max_age: Option<u64>) {
+        if self.config.is_none() {
+            return;
+        }
+        let lo = LoginOptions {
+            acr_values: acr_values.map(String::from),
+            max_age: max_age.map(|m| m as f64),
+            return_to: js::page_href(),
+            ..LoginOptions::default()
+        };
+        let sh = shell.clone();
+        js::spawn(async move {
+            let went = match self.authorization_url_for(&sh, lo).await {
+                Ok(url) => go_to(&url),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = went {
+                js::report(&e);
+            }
+        });
+    }
+
+    fn logged_out(&self, store: bool) {
+        if let Some(d) = &self.dpop {
+            d.forget(store);
+        }
+    }
+
+    fn orphaned(self: Rc<Self>, shell: &Rc<Shell>, refresh_token: String) {
+        let _ = self.revoke(shell, refresh_token);
+    }
 }
 
 /// Sends the page to `url` (windows).
@@ -125,18 +232,6 @@ fn go_to(url: &str) -> Result<JsValue, JsValue> {
     })?;
     place.assign(url)?;
     Ok(JsValue::UNDEFINED)
-}
-
-/// Reports the rejection of what a hook returned, if it is a promise that rejects.
-fn report_rejection(value: &JsValue) {
-    if let Some(p) = value.dyn_ref::<Promise>() {
-        let p = p.clone();
-        js::spawn(async move {
-            if let Err(e) = JsFuture::from(p).await {
-                js::report(&e);
-            }
-        });
-    }
 }
 
 /// The metadata URLs of an issuer, in the order they are tried: OpenID Connect Discovery's
@@ -156,10 +251,9 @@ fn well_known(issuer: &str) -> Option<[String; 2]> {
     Some([oidc, rfc8414])
 }
 
-impl Shell {
+impl OAuth {
     fn oauth(&self) -> Result<&OAuthConfig, JsValue> {
-        self.opts
-            .oauth
+        self.config
             .as_ref()
             .ok_or_else(|| js::type_error("reauth: this needs options.oauth"))
     }
@@ -168,6 +262,7 @@ impl Shell {
     /// proof when one is given).
     async fn raw_fetch(
         &self,
+        sh: &Shell,
         url: &str,
         body: Option<&UrlSearchParams>,
         signal: &JsValue,
@@ -186,7 +281,7 @@ impl Shell {
             let _ = Reflect::set(&init, &js::name("method"), &js::name("POST"));
             init.unchecked_ref::<Init>().set_body(b);
         }
-        let f = self.fetch_fn();
+        let f = sh.fetch_fn();
         let f: &js_sys::Function = f
             .dyn_ref()
             .ok_or_else(|| js::type_error("reauth: there is no fetch to call"))?;
@@ -198,6 +293,7 @@ impl Shell {
     /// metadata requests).
     pub(super) async fn endpoints_within(
         &self,
+        sh: &Shell,
         signal: &JsValue,
     ) -> Result<Rc<Endpoints>, JsValue> {
         if let Some(e) = &*self.endpoints.borrow() {
@@ -215,7 +311,7 @@ impl Shell {
         if let (false, Some(issuer)) = (complete, &o.issuer) {
             let mut meta = None;
             for url in well_known(issuer).into_iter().flatten() {
-                let Ok(r) = self.raw_fetch(&url, None, signal, None).await else {
+                let Ok(r) = self.raw_fetch(sh, &url, None, signal, None).await else {
                     continue;
                 };
                 if !r.ok() {
@@ -263,13 +359,13 @@ impl Shell {
         Ok(e)
     }
 
-    /// The endpoints (see [`Shell::endpoints_within`]).
-    pub(super) async fn endpoints(&self) -> Result<Rc<Endpoints>, JsValue> {
-        self.endpoints_within(&JsValue::UNDEFINED).await
+    /// The endpoints (see [`OAuth::endpoints_within`]).
+    pub(super) async fn endpoints(&self, sh: &Shell) -> Result<Rc<Endpoints>, JsValue> {
+        self.endpoints_within(sh, &JsValue::UNDEFINED).await
     }
 
     fn login_key(&self) -> String {
-        let mut k = self.opts.storage_key.clone();
+        let mut k = self.storage_key.clone();
         k.push_str(":login");
         k
     }
@@ -279,7 +375,7 @@ impl Shell {
     /// away, and the callback comes back to a new page); in memory where there is no Web
     /// Storage (Node, workers).
     fn login_area(&self) -> StorageKind {
-        match self.opts.storage {
+        match self.storage {
             StorageKind::Memory if super::options::available(StorageKind::Session) => {
                 StorageKind::Session
             }
@@ -321,6 +417,7 @@ impl Shell {
     /// `state`); the verifier and state are kept for `completeLogin`.
     pub(super) async fn authorization_url(
         self: Rc<Self>,
+        sh: Rc<Shell>,
         options: JsValue,
     ) -> Result<JsValue, JsValue> {
         let lo: LoginOptions = if options.is_null_or_undefined() {
@@ -330,11 +427,11 @@ impl Shell {
                 js::type_error("authorizationUrl: options must be { returnTo?, acrValues?, maxAge?, prompt?, loginHint? }")
             })?
         };
-        self.authorization_url_for(lo).await.map(JsValue::from)
+        self.authorization_url_for(&sh, lo).await.map(JsValue::from)
     }
 
-    /// The authorization URL for `lo` (see [`Shell::authorization_url`]).
-    async fn authorization_url_for(&self, lo: LoginOptions) -> Result<String, JsValue> {
+    /// The authorization URL for `lo` (see [`OAuth::authorization_url`]).
+    async fn authorization_url_for(&self, sh: &Shell, lo: LoginOptions) -> Result<String, JsValue> {
         let o = self.oauth()?;
         let redirect_uri = match &o.redirect_uri {
             Some(r) => r.clone(),
@@ -342,7 +439,7 @@ impl Shell {
                 js::type_error("reauth: options.oauth.redirectUri is required here")
             })?,
         };
-        let e = self.endpoints().await?;
+        let e = self.endpoints(sh).await?;
         let endpoint = e.authorization.clone().ok_or_else(|| {
             oauth_error("metadata_unavailable", Some("no authorization endpoint"))
         })?;
@@ -389,72 +486,23 @@ impl Shell {
     }
 
     /// `authFetch.login(options)`: to the authorization URL (windows).
-    pub(super) async fn login(self: Rc<Self>, options: JsValue) -> Result<JsValue, JsValue> {
-        let url = self.clone().authorization_url(options).await?;
+    pub(super) async fn login(
+        self: Rc<Self>,
+        sh: Rc<Shell>,
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let url = self.clone().authorization_url(sh, options).await?;
         go_to(&url.as_string().unwrap_or_default())
-    }
-
-    /// A 401 `insufficient_user_authentication` (RFC 9470): `onStepUp`, else (with `oauth`)
-    /// a login that asks for `acr_values` / `max_age` and comes back here. Once per burst: the
-    /// 401s of one token set within [`STEP_UP_BURST_MS`] are one step-up.
-    pub(super) fn step_up(
-        self: &Rc<Self>,
-        acr_values: Option<&str>,
-        max_age: Option<u64>,
-        response: &JsValue,
-    ) {
-        let generation = self.shared.session.borrow().generation();
-        let now = js::now();
-        if let Some((g, at)) = self.step_up.get() {
-            if g == generation && now.saturating_sub(at) < STEP_UP_BURST_MS {
-                return;
-            }
-        }
-        self.step_up.set(Some((generation, now)));
-        let url = response
-            .dyn_ref::<web_sys::Response>()
-            .map(web_sys::Response::url)
-            .unwrap_or_default();
-        self.emit("step-up", &url, None, None, None);
-        if let Some(hook) = &self.opts.on_step_up {
-            // A copy, so that the caller's body stays unread.
-            let copy = response
-                .dyn_ref::<web_sys::Response>()
-                .and_then(|r| r.clone().ok())
-                .map_or_else(|| response.clone(), JsValue::from);
-            let info = to_js(&StepUp {
-                acr_values,
-                max_age,
-                url: &url,
-                response: Js(&copy),
-            });
-            match hook.call1(&JsValue::UNDEFINED, &info) {
-                Err(e) => js::report(&e),
-                Ok(v) => report_rejection(&v),
-            }
-        } else if self.opts.oauth.is_some() {
-            let lo = LoginOptions {
-                acr_values: acr_values.map(String::from),
-                max_age: max_age.map(|m| m as f64),
-                return_to: js::page_href(),
-                ..LoginOptions::default()
-            };
-            let s = self.clone();
-            js::spawn(async move {
-                let went = match s.authorization_url_for(lo).await {
-                    Ok(url) => go_to(&url),
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = went {
-                    js::report(&e);
-                }
-            });
-        }
     }
 
     /// `authFetch.completeLogin(url)`: checks the callback against the login in progress, makes
     /// the code exchange and installs the tokens. Resolves with `{ returnTo }`.
-    pub(super) async fn complete_login(self: Rc<Self>, url: JsValue) -> Result<JsValue, JsValue> {
+    pub(super) async fn complete_login(
+        self: Rc<Self>,
+        sh: Rc<Shell>,
+        url: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let sh = &sh;
         let o = self.oauth()?;
         let href = match url.as_string() {
             Some(u) => u,
@@ -479,7 +527,7 @@ impl Shell {
             self.save_pending(None);
             return Err(oauth_error(&error, q.get("error_description").as_deref()));
         }
-        let e = self.endpoints().await?;
+        let e = self.endpoints(sh).await?;
         // RFC 9207: when the server says who answered, it must be the issuer; when it says it
         // always does, a callback that does not is refused (a mix-up attack strips it).
         let iss = q.get("iss");
@@ -516,8 +564,8 @@ impl Shell {
             params.append("resource", r);
         }
         self.save_pending(None);
-        let t = self.token_request(&e.token, &params, None).await?;
-        self.shared.install(t, true);
+        let t = self.token_request(sh, &e.token, &params, None).await?;
+        sh.shared.install(t, true);
         Ok(to_js(&Completed {
             return_to: p.return_to.as_deref(),
         }))
@@ -530,6 +578,7 @@ impl Shell {
     /// aborted (see [`Shell::grant`](super::Shell)).
     async fn token_request(
         &self,
+        sh: &Shell,
         endpoint: &str,
         params: &UrlSearchParams,
         bound: Option<&str>,
@@ -554,6 +603,7 @@ impl Shell {
             };
             let r = self
                 .raw_fetch(
+                    sh,
                     endpoint,
                     Some(params),
                     &JsValue::UNDEFINED,
@@ -608,22 +658,16 @@ impl Shell {
 
     /// The built-in refresh: the refresh grant at the token endpoint, with the refresh token
     /// there is now (see [`Shell::grant`](super::Shell) for why it is never aborted).
-    pub(super) async fn refresh_grant(&self) -> Result<TokenSet, JsValue> {
+    pub(super) async fn refresh_grant(&self, sh: &Shell) -> Result<TokenSet, JsValue> {
         let o = self.oauth()?;
-        let Some(rt) = self
-            .shared
-            .session
-            .borrow()
-            .refresh_token()
-            .map(String::from)
-        else {
+        let Some(rt) = sh.shared.session.borrow().refresh_token().map(String::from) else {
             return Err(oauth_error(
                 "login_required",
                 Some("there is no refresh token"),
             ));
         };
-        let bound = self.shared.jkt.borrow().clone();
-        let e = self.endpoints().await?;
+        let bound = sh.shared.jkt.borrow().clone();
+        let e = self.endpoints(sh).await?;
         let params = UrlSearchParams::new()?;
         params.append("grant_type", "refresh_token");
         params.append("refresh_token", &rt);
@@ -631,7 +675,7 @@ impl Shell {
         if let Some(r) = &o.resource {
             params.append("resource", r);
         }
-        self.token_request(&e.token, &params, bound.as_deref())
+        self.token_request(sh, &e.token, &params, bound.as_deref())
             .await
     }
 
@@ -641,18 +685,14 @@ impl Shell {
     /// timeout (10 s without one), whichever comes first; the answer does not matter.
     pub(super) fn oauth_logout(
         self: Rc<Self>,
+        sh: Rc<Shell>,
     ) -> impl core::future::Future<Output = Result<JsValue, JsValue>> {
         let configured = self.oauth().map(|_| ());
         let mut revoked = None;
         if configured.is_ok() {
-            let rt = self
-                .shared
-                .session
-                .borrow()
-                .refresh_token()
-                .map(String::from);
-            self.logout(true);
-            revoked = rt.map(|rt| self.revoke(rt));
+            let rt = sh.shared.session.borrow().refresh_token().map(String::from);
+            sh.logout(true);
+            revoked = rt.map(|rt| self.revoke(&sh, rt));
         }
         async move {
             configured?;
@@ -664,15 +704,10 @@ impl Shell {
         }
     }
 
-    /// Revokes refresh token `rt` in the background (a refresh that answered after a logout).
-    pub(super) fn revoke_later(self: &Rc<Self>, rt: String) {
-        let _ = self.revoke(rt);
-    }
-
     /// Revokes refresh token `rt` where the server can: a promise of it, aborted after the
     /// refresh timeout, and that timeout (ms).
-    fn revoke(self: &Rc<Self>, rt: String) -> (JsValue, f64) {
-        let ms = self.opts.timeout_ms.unwrap_or(10_000.0);
+    fn revoke(self: &Rc<Self>, sh: &Rc<Shell>, rt: String) -> (JsValue, f64) {
+        let ms = sh.opts.timeout_ms.unwrap_or(10_000.0);
         let controller = web_sys::AbortController::new().ok();
         let signal: JsValue = controller
             .as_ref()
@@ -683,19 +718,18 @@ impl Shell {
                 js::set_timeout(&abort.bind0(c), ms);
             }
         }
-        let Some(client_id) = self.opts.oauth.as_ref().map(|o| o.client_id.clone()) else {
+        let Some(client_id) = self.config.as_ref().map(|o| o.client_id.clone()) else {
             return (Promise::resolve(&JsValue::UNDEFINED).into(), ms);
         };
-        let shell = self.clone();
+        let (me, shell) = (self.clone(), sh.clone());
         let revoked = js::promise(async move {
-            let e = shell.endpoints_within(&signal).await?;
+            let e = me.endpoints_within(&shell, &signal).await?;
             if let Some(endpoint) = &e.revocation {
                 let params = UrlSearchParams::new()?;
                 params.append("token", &rt);
                 params.append("token_type_hint", "refresh_token");
                 params.append("client_id", &client_id);
-                shell
-                    .raw_fetch(endpoint, Some(&params), &signal, None)
+                me.raw_fetch(&shell, endpoint, Some(&params), &signal, None)
                     .await?;
             }
             Ok(JsValue::UNDEFINED)

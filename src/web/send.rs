@@ -23,6 +23,7 @@
 
 use alloc::rc::{Rc, Weak};
 use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Uint8Array};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -30,8 +31,8 @@ use web_sys::{
     AbortSignal, Blob, FormData, Headers, ReadableStream, Request, Url, UrlSearchParams,
 };
 
-use super::js::{self, promise, Carrier, Init, Reply, View};
-use super::response::{challenges_of, www_authenticate, www_authenticate_js};
+use super::js::{self, promise, to_js, Carrier, Init, Js, Reply, View};
+use super::response::{challenges_of, www_authenticate_js};
 use super::wait::{abortable, settled};
 use super::Shell;
 use crate::challenge::parse_challenges;
@@ -160,7 +161,7 @@ enum Carried {
 }
 
 /// The URL a fetch input names, or `None` when it is none of string, `URL` or `Request`.
-fn url_of(input: &JsValue) -> Option<String> {
+pub(super) fn url_of(input: &JsValue) -> Option<String> {
     if let Some(s) = input.as_string() {
         return Some(s);
     }
@@ -391,7 +392,7 @@ impl Carried {
 
 /// `init` with `Authorization: <value>` (and `DPoP: <proof>`) added, in the shape its headers
 /// were given.
-fn with_authorization(
+pub(super) fn with_authorization(
     init: &JsValue,
     value: &JsValue,
     proof: Option<&JsValue>,
@@ -443,7 +444,7 @@ fn with_authorization(
 }
 
 /// The method a fetch call sends, as fetch normalizes it (for a DPoP proof's `htm`).
-fn method_of(input: &JsValue, init: &JsValue) -> String {
+pub(super) fn method_of(input: &JsValue, init: &JsValue) -> String {
     let given = if init.is_null_or_undefined() {
         None
     } else {
@@ -471,7 +472,7 @@ fn signal_of(input: &JsValue, init: &JsValue) -> Option<AbortSignal> {
 }
 
 /// The status of what fetch resolved with (0 when it has none).
-fn status_of(response: &JsValue) -> f64 {
+pub(super) fn status_of(response: &JsValue) -> f64 {
     // NaN (no number there) compares as "not an error status", as in JS.
     response.unchecked_ref::<Reply>().status().unwrap_or(0.0)
 }
@@ -548,7 +549,7 @@ impl Shell {
     }
 
     /// Calls fetch; a synchronous throw becomes a rejected promise, as fetch's own errors are.
-    fn fetch(&self, input: &JsValue, init: &JsValue) -> Promise {
+    pub(super) fn fetch(&self, input: &JsValue, init: &JsValue) -> Promise {
         let sent = match &self.opts.fetch {
             Some(f) => js::call2(f, &JsValue::UNDEFINED, input, init),
             None => {
@@ -579,78 +580,19 @@ impl Shell {
         if auth.is_undefined() {
             return self.fetch(input, init);
         }
-        if self.shared.bound.get() && self.dpop.is_some() {
-            let sent = self.clone().send_dpop(input.clone(), init.clone(), auth);
-            return promise(sent).unchecked_into();
+        if self.shared.bound.get() {
+            if let Some(p) = self
+                .above
+                .clone()
+                .and_then(|a| a.send_bound(self, input, init, &auth))
+            {
+                return p;
+            }
         }
         match with_authorization(init, &auth, None) {
             Ok(with) => self.fetch(input, &with),
             Err(e) => Promise::reject(&e),
         }
-    }
-
-    /// Sends with a DPoP-bound token (`auth`: `DPoP <token>`) and a fresh proof; a 401
-    /// `use_dpop_nonce` that brings a new nonce is sent once more with it (no refresh). When the
-    /// key the token is bound to is gone, the tokens are forgotten (see [`Shell::key_lost`]) and
-    /// the request goes out without them.
-    async fn send_dpop(
-        self: Rc<Self>,
-        input: JsValue,
-        init: JsValue,
-        auth: JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let (Some(d), Some(access)) = (&self.dpop, auth.as_string()) else {
-            return settled(&self.fetch(&input, &init)).await;
-        };
-        let access = access.strip_prefix("DPoP ").unwrap_or(&access);
-        let url = url_of(&input).unwrap_or_default();
-        let Some((htu, origin)) = super::dpop::target(&url) else {
-            return settled(&self.fetch(&input, &init)).await;
-        };
-        let htm = method_of(&input, &init);
-        let (generation, bound) = {
-            let s = self.shared.session.borrow();
-            (s.generation(), self.shared.jkt.borrow().clone())
-        };
-        let mut retried = false;
-        loop {
-            let proof = match d
-                .proof(&htm, &htu, &origin, Some(access), bound.as_deref())
-                .await
-            {
-                Ok(p) => p,
-                Err(e) if js::code_of(&e).as_deref() == Some(js::KEY_LOST) => {
-                    self.key_lost(generation, &e, &url);
-                    return settled(&self.fetch(&input, &init)).await;
-                }
-                Err(e) => return Err(e),
-            };
-            let with = with_authorization(&init, &auth, Some(&JsValue::from_str(&proof)))?;
-            let response = settled(&self.fetch(&input, &with)).await?;
-            let fresh = d.remember(&origin, &response);
-            if fresh && !retried && status_of(&response) == 401.0 && nonce_retry(&response) {
-                retried = true;
-                self.emit("retry", &url, Some("use_dpop_nonce"), None, None);
-                continue;
-            }
-            return Ok(response);
-        }
-    }
-
-    /// The DPoP key the tokens of `generation` are bound to is gone from this tab: the tokens
-    /// are forgotten here (not in storage: another tab may still have the key) and the app is
-    /// told once, as for a failed refresh (`reason: 'dpop_key_lost'`).
-    fn key_lost(&self, generation: u64, error: &JsValue, url: &str) {
-        let sh = &self.shared;
-        if sh.session.borrow().generation() != generation {
-            return;
-        }
-        let cancelled = sh.session.borrow_mut().clear();
-        sh.tokens_changed(false);
-        if let Some(id) = cancelled {
-            sh.cancel_flight(id, false);
-        }
-        self.auth_failure(js::KEY_LOST, Some(error), url, &JsValue::UNDEFINED);
     }
 
     /// Whether `input` is a string that starts with an allowed origin followed by a path, query,
@@ -975,19 +917,72 @@ impl Shell {
     }
 }
 
-/// Whether a 401 to a request with a DPoP proof asks for the same request with the server's new
-/// nonce ([`Decision::NonceRetry`]).
-fn nonce_retry(response: &JsValue) -> bool {
-    let header = www_authenticate(response);
-    let Some(Ok(c)) = header.as_deref().map(parse_challenges) else {
-        return false;
-    };
-    let nonce = super::response::nonce_of(response);
-    let facts = Facts::default()
-        .with_dpop(true)
-        .with_dpop_nonce(nonce.as_deref());
-    matches!(
-        decide(401, Header::Parsed(&c), facts),
-        Decision::NonceRetry { .. }
-    )
+impl Shell {
+    /// A 401 `insufficient_user_authentication` (RFC 9470): `onStepUp`, else the layer above
+    /// (with `oauth`: a login that asks for `acr_values` / `max_age` and comes back here). Once per burst: the
+    /// 401s of one token set within [`STEP_UP_BURST_MS`] are one step-up.
+    pub(super) fn step_up(
+        self: &Rc<Self>,
+        acr_values: Option<&str>,
+        max_age: Option<u64>,
+        response: &JsValue,
+    ) {
+        let generation = self.shared.session.borrow().generation();
+        let now = js::now();
+        if let Some((g, at)) = self.step_up.get() {
+            if g == generation && now.saturating_sub(at) < STEP_UP_BURST_MS {
+                return;
+            }
+        }
+        self.step_up.set(Some((generation, now)));
+        let url = response
+            .dyn_ref::<web_sys::Response>()
+            .map(web_sys::Response::url)
+            .unwrap_or_default();
+        self.emit("step-up", &url, None, None, None);
+        if let Some(hook) = &self.opts.on_step_up {
+            // A copy, so that the caller's body stays unread.
+            let copy = response
+                .dyn_ref::<web_sys::Response>()
+                .and_then(|r| r.clone().ok())
+                .map_or_else(|| response.clone(), JsValue::from);
+            let info = to_js(&StepUp {
+                acr_values,
+                max_age,
+                url: &url,
+                response: Js(&copy),
+            });
+            match hook.call1(&JsValue::UNDEFINED, &info) {
+                Err(e) => js::report(&e),
+                Ok(v) => report_rejection(&v),
+            }
+        } else if let Some(a) = self.above.clone() {
+            a.step_up(self, acr_values, max_age);
+        }
+    }
+}
+
+/// Step-up 401s of one token set this close together are one burst.
+pub const STEP_UP_BURST_MS: u64 = 2_000;
+
+/// What `onStepUp` gets.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepUp<'a> {
+    acr_values: Option<&'a str>,
+    max_age: Option<u64>,
+    url: &'a str,
+    response: Js<'a>,
+}
+
+/// Reports the rejection of what a hook returned, if it is a promise that rejects.
+fn report_rejection(value: &JsValue) {
+    if let Some(p) = value.dyn_ref::<Promise>() {
+        let p = p.clone();
+        js::spawn(async move {
+            if let Err(e) = JsFuture::from(p).await {
+                js::report(&e);
+            }
+        });
+    }
 }

@@ -3,7 +3,7 @@
 //! and hooks that call back into the same `authFetch`.
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
-use reauth::web::{create_auth_fetch, parse_challenges};
+use reauth::web::exports::{create_auth_fetch, parse_challenges};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;

@@ -1,0 +1,60 @@
+//! The module's exports: `createAuthFetch` and `parseChallenges`. The top of the shell: it puts
+//! the core and the layer above it (OAuth and DPoP) together, and imports from every layer;
+//! none imports it.
+
+use alloc::rc::Rc;
+use alloc::vec::Vec;
+use js_sys::Function;
+use wasm_bindgen::prelude::*;
+
+use super::js;
+use super::oauth::OAuth;
+use super::options::Options;
+use super::response::ChallengeOut;
+use super::{function_of, Above, Shell};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = include_str!("types.d.ts");
+
+/// Creates `authFetch`: `fetch` with the access token attached to allowed origins, one shared
+/// refresh for any number of 401s, and one retry per request. Throws a `TypeError` naming a
+/// bad option.
+#[wasm_bindgen(
+    js_name = createAuthFetch,
+    unchecked_return_type = "AuthFetch"
+)]
+pub fn create_auth_fetch(
+    #[wasm_bindgen(unchecked_param_type = "AuthFetchOptions")] options: JsValue,
+) -> Result<Function, JsValue> {
+    let mut opts = Options::from_js(&options)?;
+    let oauth = Rc::new(OAuth::new(&mut opts));
+    let shell = Shell::make(opts, Some(oauth.clone() as Rc<dyn Above>));
+    let f = function_of(&shell);
+    oauth.methods(&f, &shell);
+    Ok(f)
+}
+
+/// Parses a `WWW-Authenticate` header value (RFC 9110 §11) into its challenges:
+/// `{ scheme, token68, params: [name, value][] }`, names lower-cased, values unescaped. Throws an
+/// `Error` named `ChallengeParseError` whose message ends with "at byte N".
+#[wasm_bindgen(js_name = parseChallenges, unchecked_return_type = "Challenge[]")]
+pub fn parse_challenges(
+    #[wasm_bindgen(unchecked_param_type = "string")] header: JsValue,
+) -> Result<JsValue, JsValue> {
+    let Some(header) = header.as_string() else {
+        return Err(js::type_error(
+            "parseChallenges: the header must be a string",
+        ));
+    };
+    match crate::challenge::parse_challenges(&header) {
+        Ok(list) => {
+            let out: Vec<ChallengeOut<'_>> = list.into_iter().map(ChallengeOut::from).collect();
+            Ok(js::to_js(&out))
+        }
+        Err(e) => {
+            let err = js_sys::Error::new(&alloc::format!("{e}"));
+            err.set_name("ChallengeParseError");
+            Err(err.into())
+        }
+    }
+}
