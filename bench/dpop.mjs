@@ -209,7 +209,7 @@ function summarize(where, r) {
 
 /** Node, one contender in this process. */
 async function nodeChild(kind) {
-  const { createAuthFetch } = await import(process.env.REAUTH_PKG ?? '../pkg/node.js');
+  const { createAuthFetch } = await import(process.env.REAUTH_PKG ?? '../pkg/oauth-node.js');
   const r = await successPath(createAuthFetch, { kind, ...kinds[kind], ...sizeOf('node', kind), warmups: 3, checked: 200 });
   console.log(JSON.stringify(summarize('node', r)));
 }
@@ -229,7 +229,7 @@ async function chromiumChild() {
       await page.goto(url);
       const options = { kind, ...kinds[kind], ...sizeOf('chromium', kind), warmups: 3, checked: 200 };
       const r = await page.evaluate(`(async () => {
-        const { default: init, createAuthFetch } = await import('/pkg/index.js');
+        const { default: init, createAuthFetch } = await import('/pkg/oauth.js');
         await init();
         return (${successPath})(createAuthFetch, ${JSON.stringify(options)});
       })()`);
@@ -340,7 +340,7 @@ async function serverThread() {
 
 /** The herd in Node: Bearer and DPoP, RUNS rounds after a warm-up each, alternating order. */
 async function herdChild() {
-  const { createAuthFetch } = await import(process.env.REAUTH_PKG ?? '../pkg/node.js');
+  const { createAuthFetch } = await import(process.env.REAUTH_PKG ?? '../pkg/oauth-node.js');
   const worker = new Worker(self, { workerData: { role: 'server' } });
   const { port } = await new Promise((ok) => worker.once('message', ok));
   const base = `http://127.0.0.1:${port}`;

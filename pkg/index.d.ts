@@ -1,5 +1,6 @@
-// The public types. Those of the Rust exports and their options, hooks and results are
-// generated from the Rust sources (src/web/types.d.ts, through wasm-bindgen) into reauth.d.ts.
+// reauth: the 401 engine (the OAuth build is reauth/oauth). The types of the Rust exports and
+// their options, hooks and results are generated from the Rust sources (src/web/types.d.ts,
+// through build.rs and wasm-bindgen) into reauth.d.ts.
 
 export { createAuthFetch, parseChallenges } from './reauth.js';
 export type {
@@ -9,9 +10,6 @@ export type {
   AuthFetch,
   AuthFetchOptions,
   Challenge,
-  LoginOptions,
-  OAuthError,
-  OAuthOptions,
   RefreshContext,
   RefreshHook,
   StepUpInfo,

@@ -1,70 +1,91 @@
-// What the entries share: loading the module (reauth.js and reauth_bg.wasm are wasm-bindgen's
-// output) and createAuthFetch, which works before the load ends: its calls wait for it.
-import load, { initSync as loadSync, createAuthFetch as create, parseChallenges as parse } from './reauth.js';
-
-let ready = false;
-let loading;
-let source; // the entry's default source of the module
+// What the entries share: loading a build of the module (reauth.js and reauth_oauth.js are
+// wasm-bindgen's glue for the core and the OAuth build) and createAuthFetch, which works before
+// the load ends: its calls wait for it.
 const mark = Symbol.for('reauth.authFetch');
 const report = (e) => (globalThis.reportError ?? console.error)(e);
 
-/** Sets where `init()` without input loads the module from (each entry's own). */
-export const setSource = (f) => { source = f; };
+/** The API of an entry over `glue` (a build's glue module; `oauth`: the OAuth build's);
+ * `source()` gives the module where `init()` is called without input. */
+export function loader(glue, source, oauth = false) {
+  let ready = false;
+  let loading;
 
-/** Creates an `authFetch` (see the README): at once once the module is loaded; before that, one
- * whose calls (and `ready`) wait for the load, which starts now. */
-export function createAuthFetch(options) {
-  if (ready) return create(options);
-  let real;
-  const queue = [];
-  const made = () => (real ? Promise.resolve(real) : init().then(() => {
-    real ??= create(options);
-    for (const [k, a] of queue.splice(0)) try { real[k](...a); } catch (e) { report(e); }
-    return real;
-  }));
-  const f = (input, given) => made().then((af) => af(input, given));
-  for (const k of ['authorizationUrl', 'login', 'completeLogin', 'logout']) f[k] = (...a) => made().then((af) => af[k](...a));
-  for (const k of ['setTokens', 'clearTokens']) {
-    f[k] = (...a) => { if (real) return real[k](...a); queue.push([k, a]); };
+  /** Loads the module from `input`, by default from the entry's source. Every call returns the
+   * same load; a failed one can be retried. */
+  function init(input) {
+    if (ready) return Promise.resolve();
+    loading ??= fetchModule(input, source)
+      .then((module_or_path) => glue.default({ module_or_path }))
+      .then(() => { ready = true; }, (e) => { loading = undefined; throw explained(e); });
+    return loading;
   }
-  Object.defineProperties(f, {
-    accessToken: { get: () => (real ? real.accessToken : null) },
-    ready: { get: () => made().then(() => {}) },
-  });
-  // What it wraps, as createAuthFetch's own functions say: an instance made while this one is
-  // the global fetch wraps the same.
-  const g = globalThis.fetch;
-  f[mark] = options?.fetch ?? (typeof g?.[mark] === 'function' ? g[mark] : g);
-  made().catch(() => {}); // starts the load; its error reaches the calls and `ready`
-  return f;
-}
 
-/** Parses a `WWW-Authenticate` header value into its challenges. */
-export function parseChallenges(header) {
-  if (!ready) throw new Error('reauth: await init() (or authFetch.ready) before parseChallenges');
-  return parse(header);
-}
-
-/** Instantiates the module from its bytes or a compiled module (or `{ module }`), at once. */
-export function initSync(module) {
-  if (!ready) {
-    loadSync({ module: module != null && module.module !== undefined ? module.module : module });
-    ready = true;
+  /** Creates an `authFetch` (see the README): at once once the module is loaded; before that,
+   * one whose calls (and `ready`) wait for the load, which starts now. */
+  function createAuthFetch(options) {
+    if (ready) return glue.createAuthFetch(options);
+    let real;
+    const queue = [];
+    const made = () => (real ? Promise.resolve(real) : init().then(() => {
+      real ??= glue.createAuthFetch(options);
+      for (const [k, a] of queue.splice(0)) try { real[k](...a); } catch (e) { report(e); }
+      return real;
+    }));
+    const f = (input, given) => made().then((af) => af(input, given));
+    for (const k of ['authorizationUrl', 'login', 'completeLogin', 'logout']) {
+      if (oauth) f[k] = (...a) => made().then((af) => af[k](...a));
+    }
+    for (const k of ['setTokens', 'clearTokens']) {
+      f[k] = (...a) => { if (real) return real[k](...a); queue.push([k, a]); };
+    }
+    Object.defineProperties(f, {
+      accessToken: { get: () => (real ? real.accessToken : null) },
+      ready: { get: () => made().then(() => {}) },
+    });
+    // What it wraps, as createAuthFetch's own functions say: an instance made while this one is
+    // the global fetch wraps the same.
+    const g = globalThis.fetch;
+    f[mark] = options?.fetch ?? (typeof g?.[mark] === 'function' ? g[mark] : g);
+    made().catch(() => {}); // starts the load; its error reaches the calls and `ready`
+    return f;
   }
+
+  return {
+    init,
+    createAuthFetch,
+    /** Parses a `WWW-Authenticate` header value into its challenges. */
+    parseChallenges(header) {
+      if (!ready) throw new Error('reauth: await init() (or authFetch.ready) before parseChallenges');
+      return glue.parseChallenges(header);
+    },
+    /** Instantiates the module from its bytes or a compiled module (or `{ module }`), at once. */
+    initSync(module) {
+      if (ready) return;
+      glue.initSync({ module: module != null && module.module !== undefined ? module.module : module });
+      ready = true;
+    },
+  };
 }
 
-/** Loads the module from `input`, by default from the entry's source. Every call returns the same
- * load; a failed one can be retried. */
-export function init(input) {
-  if (ready) return Promise.resolve();
-  loading ??= fetchModule(input ?? source())
-    .then((module_or_path) => load({ module_or_path }))
-    .then(() => { ready = true; }, (e) => { loading = undefined; throw explained(e); });
-  return loading;
+/** The module inside an inline entry (`gzipped`: gzip, base64), unpacked as it compiles (so
+ * asynchronously: browsers refuse to compile large modules synchronously on the main thread). */
+export function unpack(gzipped) {
+  let bytes = Uint8Array.fromBase64?.(gzipped);
+  if (!bytes) {
+    const text = atob(gzipped);
+    bytes = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  }
+  if (typeof DecompressionStream !== 'function') {
+    throw new TypeError('reauth/inline needs DecompressionStream (Chrome 80, Firefox 113, Safari 16.4); '
+      + 'in older browsers import "reauth" and serve its .wasm, or pass the module to init()');
+  }
+  const wasm = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Response(wasm, { headers: { 'content-type': 'application/wasm' } });
 }
 
-async function fetchModule(input) {
-  let r = await input;
+async function fetchModule(input, source) {
+  let r = await (input ?? source());
   if (typeof r === 'string' || r instanceof URL || r instanceof Request) r = await fetch(r);
   if (!(r instanceof Response)) return r;
   if (!r.ok) throw new Error(`reauth: could not load its .wasm (HTTP ${r.status} from ${r.url})`);

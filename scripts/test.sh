@@ -41,6 +41,7 @@ tier "format and lints"
 check "cargo fmt --check" cargo fmt --all -- --check
 check "cargo clippy (host)" cargo clippy --quiet --workspace --all-targets -- -D warnings
 check "cargo clippy (wasm32)" cargo clippy --quiet -p reauth --all-targets --target wasm32-unknown-unknown -- -D warnings
+check "cargo clippy (wasm32, the OAuth build)" cargo clippy --quiet -p reauth --all-targets --target wasm32-unknown-unknown --features oauth -- -D warnings
 
 check "fuzz target builds" cargo check --quiet --manifest-path fuzz/Cargo.toml
 # The package is built on its stack: the seven crates, plus serde_json (DPoP's JSON, which

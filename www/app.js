@@ -2,7 +2,7 @@
 // attempt, wait and refresh, drawn as SVG. In OIDC mode (`./scripts/demo.sh --oidc` opens it
 // with ?oidc=<issuer>&api=<api>) the same page logs in through oidc-provider with PKCE and
 // DPoP-bound tokens, against an API that checks every proof.
-import init, { createAuthFetch } from '/pkg/index.js';
+import init, { createAuthFetch } from '/pkg/oauth.js';
 
 await init();
 

@@ -40,7 +40,7 @@ use super::js;
 use super::js::{coded_error, random, sha256, subtle, KEY_LOST};
 use super::options::StorageKind;
 use super::response::{nonce_of, www_authenticate};
-use super::send::{method_of, status_of, url_of, with_authorization};
+use super::send::{status_of, url_of, with_authorization};
 use super::wait::settled;
 use super::Shell;
 use crate::challenge::parse_challenges;
@@ -481,6 +481,26 @@ impl Dpop {
         jwt.push_str(&Base64UrlUnpadded::encode_string(&signature));
         Ok(jwt)
     }
+}
+
+/// The method a fetch call sends, as fetch normalizes it (for a DPoP proof's `htm`).
+fn method_of(input: &JsValue, init: &JsValue) -> String {
+    let given = if init.is_null_or_undefined() {
+        None
+    } else {
+        js::get(init, &js::name("method")).as_string()
+    };
+    let m = given
+        .or_else(|| {
+            input
+                .dyn_ref::<web_sys::Request>()
+                .map(web_sys::Request::method)
+        })
+        .unwrap_or_else(|| String::from("GET"));
+    let normalized = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]
+        .into_iter()
+        .find(|n| n.eq_ignore_ascii_case(&m));
+    normalized.map_or(m, String::from)
 }
 
 /// Sends with a DPoP-bound token (`auth`: `DPoP <token>`) and a fresh proof of `d`; a 401

@@ -2,19 +2,23 @@
 //! the core and the layer above it (OAuth and DPoP) together, and imports from every layer;
 //! none imports it.
 
+#[cfg(feature = "oauth")]
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
 use super::js;
+#[cfg(feature = "oauth")]
 use super::oauth::OAuth;
 use super::options::Options;
 use super::response::ChallengeOut;
-use super::{function_of, Above, Shell};
+#[cfg(feature = "oauth")]
+use super::Above;
+use super::{function_of, Shell};
 
 #[wasm_bindgen(typescript_custom_section)]
-const TYPES: &'static str = include_str!("types.d.ts");
+const TYPES: &'static str = include_str!(concat!(env!("OUT_DIR"), "/types.d.ts"));
 
 /// Creates `authFetch`: `fetch` with the access token attached to allowed origins, one shared
 /// refresh for any number of 401s, and one retry per request. Throws a `TypeError` naming a
@@ -26,12 +30,18 @@ const TYPES: &'static str = include_str!("types.d.ts");
 pub fn create_auth_fetch(
     #[wasm_bindgen(unchecked_param_type = "AuthFetchOptions")] options: JsValue,
 ) -> Result<Function, JsValue> {
+    #[cfg_attr(not(feature = "oauth"), allow(unused_mut))]
     let mut opts = Options::from_js(&options)?;
-    let oauth = Rc::new(OAuth::new(&mut opts));
-    let shell = Shell::make(opts, Some(oauth.clone() as Rc<dyn Above>));
-    let f = function_of(&shell);
-    oauth.methods(&f, &shell);
-    Ok(f)
+    #[cfg(feature = "oauth")]
+    {
+        let oauth = Rc::new(OAuth::new(&mut opts));
+        let shell = Shell::make(opts, Some(oauth.clone() as Rc<dyn Above>));
+        let f = function_of(&shell);
+        oauth.methods(&f, &shell);
+        Ok(f)
+    }
+    #[cfg(not(feature = "oauth"))]
+    Ok(function_of(&Shell::make(opts, None)))
 }
 
 /// Parses a `WWW-Authenticate` header value (RFC 9110 §11) into its challenges:

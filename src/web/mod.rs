@@ -38,10 +38,12 @@
 //! `setTokens`, `clearTokens`, `accessToken`) at any point; every closure JS can call is either
 //! owned by the JS garbage collector or removed from its event target before it is dropped.
 
+#[cfg(feature = "oauth")]
 pub mod dpop;
 pub mod exports;
 pub mod flight;
 pub mod js;
+#[cfg(feature = "oauth")]
 pub mod oauth;
 pub mod options;
 pub mod page;

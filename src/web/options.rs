@@ -10,7 +10,9 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::js::{self, origin_of, page_origin, type_error};
+#[cfg(feature = "oauth")]
+use super::js::origin_of;
+use super::js::{self, page_origin, type_error};
 use crate::session::Expiry;
 
 /// Where tokens persist.
@@ -44,6 +46,7 @@ pub struct Options {
     /// The app's `refresh` hook (`None`: the built-in refresh grant of `oauth`).
     pub refresh: Option<Function>,
     /// OAuth 2.0 settings: login, the refresh grant, logout.
+    #[cfg(feature = "oauth")]
     pub oauth: Option<OAuthConfig>,
     /// The redirect hook.
     pub on_auth_failure: Option<Function>,
@@ -76,6 +79,7 @@ pub struct Options {
 }
 
 /// `options.oauth`, as given.
+#[cfg(feature = "oauth")]
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthConfig {
@@ -185,6 +189,7 @@ const KEYS: &[&str] = &[
 #[derive(Default)]
 struct Given {
     refresh: Option<Hook>,
+    #[cfg(feature = "oauth")]
     oauth: Option<OAuthConfig>,
     on_auth_failure: Option<Hook>,
     login_url: Option<String>,
@@ -198,6 +203,7 @@ struct Given {
     refresh_skew_ms: Option<f64>,
     cross_tab: Option<bool>,
     lock_timeout_ms: Option<f64>,
+    #[cfg(feature = "oauth")]
     dpop: Option<bool>,
     on_step_up: Option<Hook>,
 }
@@ -213,6 +219,12 @@ fn value<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
 }
 
 const FUNCTION: &str = "must be a function";
+#[cfg(not(feature = "oauth"))]
+const OAUTH_BUILD: &str =
+    "options.oauth is in the OAuth build: import { createAuthFetch } from 'reauth/oauth'";
+#[cfg(not(feature = "oauth"))]
+const DPOP_BUILD: &str =
+    "options.dpop is in the OAuth build: import { createAuthFetch } from 'reauth/oauth'";
 const MILLIS: &str = "must be a number of milliseconds, 0 or more";
 
 impl<'de> Deserialize<'de> for Given {
@@ -229,9 +241,12 @@ impl<'de> Deserialize<'de> for Given {
                     let m = &mut m;
                     match key {
                         Field::Refresh => g.refresh = value(m, "refresh", FUNCTION)?,
+                        #[cfg(feature = "oauth")]
                         Field::Oauth => {
                             g.oauth = value(m, "oauth", "must be { issuer or tokenEndpoint, clientId, redirectUri?, scope?, resource? } with strings")?
                         }
+                        #[cfg(not(feature = "oauth"))]
+                        Field::Oauth => return Err(de::Error::custom(OAUTH_BUILD)),
                         Field::OnAuthFailure => {
                             g.on_auth_failure = value(m, "onAuthFailure", FUNCTION)?
                         }
@@ -261,7 +276,10 @@ impl<'de> Deserialize<'de> for Given {
                         Field::LockTimeoutMs => {
                             g.lock_timeout_ms = value(m, "lockTimeoutMs", MILLIS)?
                         }
+                        #[cfg(feature = "oauth")]
                         Field::Dpop => g.dpop = value(m, "dpop", "must be a boolean")?,
+                        #[cfg(not(feature = "oauth"))]
+                        Field::Dpop => return Err(de::Error::custom(DPOP_BUILD)),
                         Field::OnStepUp => g.on_step_up = value(m, "onStepUp", FUNCTION)?,
                     }
                 }
@@ -365,6 +383,13 @@ impl Options {
         })?;
         unknown_option(value)?;
         let refresh = g.refresh.map(|h| h.0);
+        #[cfg(not(feature = "oauth"))]
+        if refresh.is_none() {
+            return Err(bad(
+                "options.refresh is required: a function that returns new tokens (the built-in OAuth refresh grant is in reauth/oauth)",
+            ));
+        }
+        #[cfg(feature = "oauth")]
         if let Some(o) = &g.oauth {
             if o.client_id.is_empty() {
                 return Err(bad("options.oauth.clientId must be a non-empty string"));
@@ -451,7 +476,11 @@ impl Options {
             }
             Some(on) => on,
         };
+        #[cfg(not(feature = "oauth"))]
+        let dpop = false;
+        #[cfg(feature = "oauth")]
         let dpop = g.dpop.unwrap_or(false);
+        #[cfg(feature = "oauth")]
         if dpop {
             if g.oauth.is_none() || refresh.is_some() {
                 return Err(bad("options.dpop needs the built-in refresh grant: give options.oauth and no options.refresh (reauth makes the token requests that bind the tokens to its key)"));
@@ -462,6 +491,7 @@ impl Options {
         }
         Ok(Options {
             refresh,
+            #[cfg(feature = "oauth")]
             oauth: g.oauth,
             on_auth_failure: g.on_auth_failure.map(|h| h.0),
             login_url: g.login_url,

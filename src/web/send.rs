@@ -443,22 +443,6 @@ pub(super) fn with_authorization(
     Ok(next)
 }
 
-/// The method a fetch call sends, as fetch normalizes it (for a DPoP proof's `htm`).
-pub(super) fn method_of(input: &JsValue, init: &JsValue) -> String {
-    let given = if init.is_null_or_undefined() {
-        None
-    } else {
-        js::get(init, &js::name("method")).as_string()
-    };
-    let m = given
-        .or_else(|| input.dyn_ref::<Request>().map(Request::method))
-        .unwrap_or_else(|| String::from("GET"));
-    let normalized = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]
-        .into_iter()
-        .find(|n| n.eq_ignore_ascii_case(&m));
-    normalized.map_or(m, String::from)
-}
-
 /// The signal of a fetch call, from init or from a `Request` input.
 fn signal_of(input: &JsValue, init: &JsValue) -> Option<AbortSignal> {
     if !init.is_null_or_undefined() {

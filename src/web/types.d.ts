@@ -1,4 +1,6 @@
-// The public types of the package (wasm-bindgen puts this into the generated .d.ts).
+// The public types of the package (wasm-bindgen puts this into the generated .d.ts). Lines
+// between `//#if oauth` and `//#else` (or `//#end`) are the OAuth build's (`reauth/oauth`),
+// between `//#else` and `//#end` the core's (`reauth`): build.rs picks them per build.
 
 /** One challenge of a `WWW-Authenticate` header. */
 export interface Challenge {
@@ -34,9 +36,14 @@ export interface RefreshContext {
   signal: AbortSignal;
 }
 
+//#if oauth
 /** Why re-authentication failed, for the redirect hook. `dpop_key_lost`: with DPoP, the key
  * the tokens are bound to is gone from this browser (evicted storage, a private mode). */
 export type AuthFailureReason = 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized' | 'dpop_key_lost';
+//#else
+/** Why re-authentication failed, for the redirect hook. */
+export type AuthFailureReason = 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized';
+//#end
 
 /** What `onAuthFailure` is called with: once per failed refresh, not once per request; and, when
  * tabs share tokens (`crossTab`), in every tab when one of them logs out. */
@@ -52,6 +59,7 @@ export type AuthFailure =
        * (`invalid_grant`). */
       response?: Response;
     }
+//#if oauth
   | {
       /** With DPoP: the key the tokens are bound to is gone from this browser; they are
        * forgotten in this tab (a new login binds new ones to a new key). */
@@ -62,6 +70,7 @@ export type AuthFailure =
       url: string;
       response?: Response;
     }
+//#end
   | {
       /** `clearTokens()` ran in this tab or another one sharing the tokens. */
       reason: 'logout';
@@ -75,11 +84,17 @@ export type AuthFailure =
 export type AuthEvent =
   | { type: 'refresh-start'; url: string; /** Started before any 401: the token was about to expire. */ proactive: boolean }
   | { type: 'refresh-success'; url: string; /** The answer of a refresh that had timed out. */ reason?: 'late' }
+//#if oauth
   | { type: 'refresh-failure'; url: string; reason: 'refresh_failed' | 'refresh_timeout' | 'dpop_key_lost'; error: unknown; proactive: boolean }
   | { type: 'retry'; url: string; /** A DPoP nonce retry (no refresh). */ reason?: 'use_dpop_nonce' }
+//#else
+  | { type: 'refresh-failure'; url: string; reason: 'refresh_failed' | 'refresh_timeout'; error: unknown; proactive: boolean }
+  | { type: 'retry'; url: string }
+//#end
   | { type: 'step-up'; url: string }
   | { type: 'auth-failure'; url: string; reason: AuthFailureReason | 'logout' };
 
+//#if oauth
 /** OAuth 2.0 settings (a public client: no secret). */
 export interface OAuthOptions {
   /** The authorization server; its endpoints are read from its metadata (`issuer +
@@ -122,6 +137,7 @@ export interface OAuthError extends Error {
   code: string;
 }
 
+//#end
 /** What `onStepUp` is called with (RFC 9470): the resource asks for a stronger or more recent
  * authentication. */
 export interface StepUpInfo {
@@ -175,6 +191,7 @@ interface BaseOptions {
  * are kept for the next try. */
 export type RefreshHook = (ctx: RefreshContext) => Promise<TokenSet | string | null> | TokenSet | string | null;
 
+//#if oauth
 /** `createAuthFetch`'s options: a `refresh` hook, or `oauth` for the built-in refresh grant
  * (or both: then the hook refreshes). */
 export type AuthFetchOptions = BaseOptions & (
@@ -187,10 +204,15 @@ export type AuthFetchOptions = BaseOptions & (
       dpop?: boolean }
   | { refresh?: RefreshHook; oauth: OAuthOptions; dpop?: false }
 ) & {
+//#else
+/** `createAuthFetch`'s options (the OAuth build, `reauth/oauth`, also takes `oauth` and
+ * `dpop`). */
+export type AuthFetchOptions = BaseOptions & { refresh: RefreshHook } & {
+//#end
   /** RFC 9470 step-up: a 401 `insufficient_user_authentication` calls this once per burst
-   * (its return value is not used; a rejection is reported). Without it and with `oauth`, the
-   * page goes to `login({ acrValues, maxAge, returnTo: location.href })`. The caller gets the
-   * 401 either way. */
+   * (its return value is not used; a rejection is reported). Without it and with `oauth` (the
+   * OAuth build), the page goes to `login({ acrValues, maxAge, returnTo: location.href })`. The
+   * caller gets the 401 either way. */
   onStepUp?(info: StepUpInfo): unknown;
 };
 
@@ -209,6 +231,7 @@ export interface AuthFetch {
    * resolves, calls wait for it and `setTokens`/`clearTokens` are applied, in order, when it
    * does. */
   readonly ready: Promise<void>;
+//#if oauth
   /** With `oauth`: the authorization URL for a login (code flow, PKCE S256, `state`); the
    * verifier and state are kept in the configured storage (sessionStorage with `'memory'`:
    * the callback is a new page; in memory where there is no Web Storage, as in Node). */
@@ -220,4 +243,5 @@ export interface AuthFetch {
   completeLogin(url?: string): Promise<{ returnTo: string | null }>;
   /** With `oauth`: revokes the refresh token where the server can, then `clearTokens()`. */
   logout(): Promise<void>;
+//#end
 }

@@ -4,7 +4,7 @@
 // the login in Chromium.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAuthFetch } from 'reauth';
+import { createAuthFetch } from 'reauth/oauth';
 import { loginWithForm, startProvider } from '../oidc/provider.mjs';
 
 const redirectUri = 'http://127.0.0.1:9/callback'; // never loaded in Node: the test reads it

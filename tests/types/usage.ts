@@ -1,4 +1,4 @@
-// Type-checked with `tsc --noEmit --strict` (tests/js/types.test.mjs): the shipped .d.ts
+// Type-checked with `tsc --noEmit --strict` (tests/js/types.test.mjs): the OAuth build's .d.ts
 // describes the API precisely (no `any` for options, hooks or results).
 import init, {
   createAuthFetch,
@@ -10,7 +10,7 @@ import init, {
   type RefreshContext,
   type StepUpInfo,
   type TokenSet,
-} from 'reauth';
+} from 'reauth/oauth';
 import ky from 'ky';
 
 await init();
