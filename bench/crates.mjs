@@ -2,8 +2,10 @@
 // item, attributed to the crate whose path it carries (`core::…`, `serde_json::…`; generic code
 // counts for the crate that defines it). Measured on the release build passed through
 // wasm-bindgen with its names kept and without wasm-opt (twiggy needs the names), then scaled
-// to the shipped module: `shipped` is each crate's share of pkg/reauth_bg.wasm, gzip -9.
-// Run: node bench/crates.mjs (needs twiggy: `cargo install twiggy`; ./scripts/bench.sh does it).
+// to the shipped module: `shipped` is each crate's share of pkg/NAME_bg.wasm, gzip -9.
+// Run: node bench/crates.mjs [core|oauth] (the core by default; after ./scripts/build.sh, which
+// keeps each build's cargo output as target/reauth.wasm and target/reauth_oauth.wasm; needs
+// twiggy: `cargo install twiggy`; ./scripts/bench.sh does it).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +14,9 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const name = process.argv[2] === 'oauth' ? 'reauth_oauth' : 'reauth';
 const dir = mkdtempSync(join(tmpdir(), 'reauth-crates-'));
-execFileSync('wasm-bindgen', [join(root, 'target/wasm32-unknown-unknown/release/reauth.wasm'),
+execFileSync('wasm-bindgen', [join(root, `target/${name}.wasm`),
   '--out-dir', dir, '--out-name', 'reauth', '--target', 'web']);
 const csv = execFileSync('twiggy', ['top', '-n', '1000000', '--format', 'csv', join(dir, 'reauth_bg.wasm')], {
   encoding: 'utf8', maxBuffer: 1 << 28,
@@ -44,7 +47,7 @@ for (const line of csv.trim().split('\n').slice(1)) {
   totals.set(crate, (totals.get(crate) ?? 0) + bytes);
   sum += bytes;
 }
-const shipped = gzipSync(readFileSync(join(root, 'pkg/reauth_bg.wasm')), { level: 9 }).length;
+const shipped = gzipSync(readFileSync(join(root, `pkg/${name}_bg.wasm`)), { level: 9 }).length;
 const rows = [...totals.entries()].sort((a, b) => b[1] - a[1]);
 console.log(`| crate | bytes before wasm-opt | share | ≈ KB of the shipped .wasm (gzip -9, ${(shipped / 1000).toFixed(1)} KB) |`);
 console.log('|---|---|---|---|');
