@@ -471,6 +471,9 @@ export const scenarios = {
       [{ refresh, origins: [env.base], onAuthFail: () => {} }, 'options.onAuthFail is not an option; did you mean onAuthFailure?'],
       [{ refresh, origins: [env.base], refreshTimeout: 5000 }, 'options.refreshTimeout is not an option; did you mean refreshTimeoutMs?'],
       [{ refresh, origins: [env.base], Origins: [env.base] }, 'options.Origins is not an option; did you mean origins?'],
+      // The core build (these scenarios' `reauth`) has no OAuth client: it names the build that does.
+      [{ origins: [env.base], oauth: { issuer: env.base, clientId: 'spa' } }, "options.oauth is in the OAuth build: import { createAuthFetch } from 'reauth/oauth'"],
+      [{ refresh, origins: [env.base], dpop: true }, "options.dpop is in the OAuth build: import { createAuthFetch } from 'reauth/oauth'"],
     ];
     for (const [opts, name] of cases) {
       let err;
