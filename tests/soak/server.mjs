@@ -47,8 +47,8 @@ const CHALLENGE = {
 };
 
 /**
- * Starts the servers. `switches` (for proving the checker can fail): `mislabel` (every 40th
- * response carries another id than the one recorded), `hang-api` (every 40th call hangs with
+ * Starts the servers. `switches` (for proving the checker can fail): `mislabel` (every 20th
+ * 200 response, which ends its call, carries another id than the one recorded), `hang-api` (every 40th call hangs with
  * no abort to end it), `stale` (the token endpoint hands out the access token it issued
  * before). Resolves with { api, foreign, reset(plan), log(), close() }.
  */
@@ -68,6 +68,7 @@ export async function startSoakServers({ switches = [] } = {}) {
       token: [], // one record per token request
       foreign: [],
       hanging: new Set(),
+      ok: 0, // 200 responses so far
     };
   };
   reset({ calls: [], token: ['ok'] });
@@ -130,7 +131,9 @@ export async function startSoakServers({ switches = [] } = {}) {
       status = Number(fault.slice(0, 3));
       challenge = CHALLENGE[fault] ?? (fault === '403' ? CHALLENGE['401-scope'] : undefined);
     }
-    const rid = on('mislabel') && s.api.length % 40 === 0 ? `${rec.rid}-other` : rec.rid;
+    // A 200 ends its call (a 401 may be retried, and then its answer is not the one checked).
+    const mislabel = on('mislabel') && status === 200 && s.ok++ % 20 === 0;
+    const rid = mislabel ? `${rec.rid}-other` : rec.rid;
     const headers = { ...cors, 'content-type': 'application/json', 'x-rid': rid };
     if (challenge) headers['www-authenticate'] = challenge;
     res.writeHead(status, headers);
