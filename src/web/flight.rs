@@ -67,12 +67,18 @@ enum Gone {
     Key,
 }
 
-impl Gone {
-    fn of(e: &JsValue, builtin: bool) -> Gone {
-        match js::code_of(e).as_deref() {
-            Some("invalid_grant") if builtin => Gone::Grant,
-            Some(KEY_LOST) => Gone::Key,
-            _ => Gone::No,
+impl Failure {
+    /// What this failure means for the session (`builtin`: the refresh was the built-in grant,
+    /// whose `invalid_grant` says the grant is gone).
+    fn gone(&self, builtin: bool) -> Gone {
+        match self {
+            Failure::Threw(e) => match js::code_of(e).as_deref() {
+                Some("invalid_grant") if builtin => Gone::Grant,
+                Some(KEY_LOST) => Gone::Key,
+                _ => Gone::No,
+            },
+            Failure::Ended => Gone::Grant,
+            Failure::TimedOut => Gone::No,
         }
     }
 }
@@ -453,11 +459,7 @@ impl Shell {
             }
             Err(failure @ (Failure::Threw(_) | Failure::Ended)) => {
                 let unchanged = sh.session.borrow().generation() == since;
-                let gone = match &failure {
-                    Failure::Threw(e) => Gone::of(e, self.opts.refresh.is_none()),
-                    _ => Gone::Grant,
-                };
-                if unchanged && gone == Gone::Grant {
+                if unchanged && failure.gone(self.opts.refresh.is_none()) == Gone::Grant {
                     let cancelled = sh.session.borrow_mut().clear();
                     sh.tokens_changed(true);
                     if let Some(id) = cancelled {
@@ -493,11 +495,7 @@ impl Shell {
                 true
             }
             Err(failure) => {
-                let gone = match &failure {
-                    Failure::Threw(e) => Gone::of(e, self.opts.refresh.is_none()),
-                    Failure::Ended => Gone::Grant,
-                    Failure::TimedOut => Gone::No,
-                };
+                let gone = failure.gone(self.opts.refresh.is_none());
                 match gone {
                     // A failed proactive refresh counts only once a 401 waits for it.
                     Gone::No => {

@@ -341,9 +341,14 @@ pub fn coded_error(code: &str, description: Option<&str>) -> JsValue {
 /// The code (and `onAuthFailure` reason) when the key the tokens are bound to is gone.
 pub const KEY_LOST: &str = "dpop_key_lost";
 
+/// The platform's `crypto` (windows, workers, Node).
+fn crypto() -> Result<web_sys::Crypto, JsValue> {
+    get(&js_sys::global(), &name("crypto")).dyn_into()
+}
+
 /// `n` random bytes, base64url (from the platform's `crypto.getRandomValues`).
 pub fn random(n: usize) -> Result<String, JsValue> {
-    let crypto: web_sys::Crypto = get(&js_sys::global(), &name("crypto")).dyn_into()?;
+    let crypto = crypto()?;
     let mut bytes = alloc::vec![0u8; n];
     crypto.get_random_values_with_u8_array(&mut bytes)?;
     Ok(Base64UrlUnpadded::encode_string(&bytes))
@@ -351,9 +356,8 @@ pub fn random(n: usize) -> Result<String, JsValue> {
 
 /// SHA-256 of `data`, from the platform's `crypto.subtle`.
 pub async fn sha256(data: &[u8]) -> Result<Vec<u8>, JsValue> {
-    let crypto: web_sys::Crypto = get(&js_sys::global(), &name("crypto")).dyn_into()?;
     let digest = JsFuture::from(
-        crypto
+        crypto()?
             .subtle()
             .digest_with_str_and_u8_array("SHA-256", data)?,
     )
@@ -363,8 +367,7 @@ pub async fn sha256(data: &[u8]) -> Result<Vec<u8>, JsValue> {
 
 /// The platform's `crypto.subtle`, where there is one (secure contexts, workers, Node).
 pub fn subtle() -> Option<SubtleCrypto> {
-    let crypto: web_sys::Crypto = get(&js_sys::global(), &name("crypto")).dyn_into().ok()?;
-    let subtle = get(&crypto, &name("subtle"));
+    let subtle = get(&crypto().ok()?.into(), &name("subtle"));
     subtle.dyn_into().ok()
 }
 

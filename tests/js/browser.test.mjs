@@ -96,7 +96,6 @@ describe(engineName[engine], () => {
   test('an authFetch made and called before the module has loaded (no init()) waits for it, then is the same', async () => {
     for (const entry of ['/pkg/index.js', '/pkg/inline.js']) {
       assert.deepEqual(await open(`first-call.html?entry=${entry}`), {
-        rendered: 'rendered',
         before: { accessToken: null, type: 'function', readyIsPromise: true },
         call: { status: 200, text: 'ok', sent: ['Bearer early'] },
         after: { accessToken: 'early', parsed: 'Basic' },
