@@ -17,9 +17,11 @@ import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
  * `prefix`: the provider is mounted under this path and it is part of the issuer (as Keycloak's
  * `/realms/demo`); its metadata is then at `issuer + /.well-known/openid-configuration`, or, with
  * `only8414`, only at RFC 8414's `/.well-known/oauth-authorization-server` + prefix.
+ * `clients`: more clients, as oidc-provider takes them (the backends-for-frontend of the session
+ * tests are confidential clients with a secret).
  * Resolves with { issuer, origin, api, provider, stats, rotateNonce(), revoke(rt), expire(), close() }.
  */
-export async function startProvider({ redirectUris, accessTtl = 60, control = false, prefix = '', only8414 = false } = {}) {
+export async function startProvider({ redirectUris, accessTtl = 60, control = false, prefix = '', only8414 = false, clients = [] } = {}) {
   const server = createServer();
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const origin = `http://127.0.0.1:${server.address().port}`;
@@ -33,7 +35,7 @@ export async function startProvider({ redirectUris, accessTtl = 60, control = fa
       redirect_uris: redirectUris,
       application_type: 'web',
       dpop_bound_access_tokens: client_id === 'spa-dpop',
-    })),
+    })).concat(clients),
     pkce: { required: () => true },
     scopes: ['openid', 'offline_access', 'api'],
     findAccount: (ctx, id) => ({ accountId: id, claims: () => ({ sub: id }) }),
