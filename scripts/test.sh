@@ -45,15 +45,17 @@ check "cargo clippy (wasm32, the OAuth build)" cargo clippy --quiet -p reauth --
 
 check "fuzz target builds" cargo check --quiet --manifest-path fuzz/Cargo.toml
 # The package is built on its stack: the seven crates, plus serde_json (DPoP's JSON, which
-# gloo-storage brings anyway), base64ct and the allocator; nothing else (no dead weight).
+# gloo-storage brings anyway), base64ct and the allocator; nothing else (no dead weight); the
+# core build and the OAuth build alike (`$1`: the cargo features).
 stack() {
   local deps want
-  deps=$(cargo tree -q -p reauth --target wasm32-unknown-unknown -e normal --depth 1 --prefix none | awk 'NR > 1 {print $1}' | sort -u)
+  deps=$(cargo tree -q -p reauth --target wasm32-unknown-unknown -e normal --depth 1 --prefix none ${1:+--features "$1"} | awk 'NR > 1 {print $1}' | sort -u)
   want=$(printf '%s\n' wasm-bindgen web-sys js-sys wasm-bindgen-futures serde serde-wasm-bindgen gloo-storage \
     serde_json base64ct talc | sort)
   [ "$deps" = "$want" ] || { diff <(echo "$want") <(echo "$deps"); return 1; }
 }
-check "cargo tree (wasm32): the seven crates and serde_json, base64ct, talc, nothing else" stack
+check "cargo tree (wasm32, the core build): the seven crates and serde_json, base64ct, talc, nothing else" stack ""
+check "cargo tree (wasm32, the OAuth build): the same" stack oauth
 
 tier "native tests (cargo test)"
 cargo_tests native cargo test --quiet --workspace
