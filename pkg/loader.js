@@ -32,8 +32,8 @@ export function loader(glue, source, oauth = false) {
       return real;
     }));
     const f = (input, given) => made().then((af) => af(input, given));
-    for (const k of ['authorizationUrl', 'login', 'completeLogin', 'logout']) {
-      if (oauth) f[k] = (...a) => made().then((af) => af[k](...a));
+    for (const k of [...(oauth ? ['authorizationUrl'] : []), 'login', 'completeLogin', 'logout', 'session']) {
+      f[k] = (...a) => made().then((af) => af[k](...a));
     }
     for (const k of ['setTokens', 'clearTokens']) {
       f[k] = (...a) => { if (real) return real[k](...a); queue.push([k, a]); };

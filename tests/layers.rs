@@ -103,7 +103,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("bindings and glue", &["js"]),
     ("data", &["response", "wait", "options", "store"]),
     ("the core shell", &["mod", "send", "flight", "page"]),
-    ("OAuth and DPoP", &["oauth", "dpop"]),
+    ("OAuth, DPoP and cookie sessions", &["oauth", "dpop", "bff"]),
     ("the exports", &["exports"]),
 ];
 

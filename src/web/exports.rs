@@ -2,18 +2,17 @@
 //! the core and the layer above it (OAuth and DPoP) together, and imports from every layer;
 //! none imports it.
 
-#[cfg(feature = "oauth")]
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
+use super::bff::Bff;
 use super::js;
 #[cfg(feature = "oauth")]
 use super::oauth::OAuth;
 use super::options::Options;
 use super::response::ChallengeOut;
-#[cfg(feature = "oauth")]
 use super::Above;
 use super::{function_of, Shell};
 
@@ -32,16 +31,21 @@ pub fn create_auth_fetch(
 ) -> Result<Function, JsValue> {
     #[cfg_attr(not(feature = "oauth"), allow(unused_mut))]
     let mut opts = Options::from_js(&options)?;
+    let bff = Rc::new(Bff::new());
     #[cfg(feature = "oauth")]
-    {
+    if opts.bff.is_none() {
         let oauth = Rc::new(OAuth::new(&mut opts));
         let shell = Shell::make(opts, Some(oauth.clone() as Rc<dyn Above>));
         let f = function_of(&shell);
         oauth.methods(&f, &shell);
-        Ok(f)
+        bff.methods(&f, &shell, false);
+        return Ok(f);
     }
-    #[cfg(not(feature = "oauth"))]
-    Ok(function_of(&Shell::make(opts, None)))
+    let above = opts.bff.is_some().then(|| bff.clone() as Rc<dyn Above>);
+    let shell = Shell::make(opts, above);
+    let f = function_of(&shell);
+    bff.methods(&f, &shell, true);
+    Ok(f)
 }
 
 /// Parses a `WWW-Authenticate` header value (RFC 9110 §11) into its challenges:

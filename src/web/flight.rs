@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortController;
 
-use super::js::{self, report, spawn, to_js, Js, KEY_LOST};
+use super::js::{self, report, spawn, to_js, Js, KEY_LOST, SESSION_EXPIRED};
 use super::options::TokenSet;
 use super::response::{challenges_of, www_authenticate, ChallengeOut};
 use super::store::Beat;
@@ -73,7 +73,7 @@ impl Failure {
     fn gone(&self, builtin: bool) -> Gone {
         match self {
             Failure::Threw(e) => match js::code_of(e).as_deref() {
-                Some("invalid_grant") if builtin => Gone::Grant,
+                Some("invalid_grant" | SESSION_EXPIRED) if builtin => Gone::Grant,
                 Some(KEY_LOST) => Gone::Key,
                 _ => Gone::No,
             },
@@ -99,9 +99,13 @@ struct Event<'a> {
 
 /// What `onAuthFailure` gets.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct AuthFailure<'a> {
     reason: &'static str,
     url: &'a str,
+    /// Where to come back to after a login: the page's URL (none in workers and Node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    return_to: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response: Option<Js<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -225,6 +229,7 @@ impl Shell {
         response: &JsValue,
     ) {
         self.emit("auth-failure", url, Some(reason), None, None);
+        let here = js::page_href();
         if let Some(hook) = &self.opts.on_auth_failure {
             let copy = match response.dyn_ref::<web_sys::Response>() {
                 Some(r) => web_sys::Response::clone(r).map(JsValue::from).ok(),
@@ -235,6 +240,7 @@ impl Shell {
             let info = to_object(&AuthFailure {
                 reason,
                 url,
+                return_to: here.as_deref(),
                 response: (!copy.is_undefined()).then_some(Js(&copy)),
                 error: error.map(Js),
             });
@@ -246,9 +252,17 @@ impl Shell {
             if let Err(e) = called {
                 report(&e);
             }
+        } else if let (Some(a), Some(_)) = (&self.above, &self.opts.bff) {
+            // A cookie session: a login at the BFF, back to this page (a logout in another
+            // tab is no reason to leave this one).
+            if reason != "logout" {
+                if let Some(here) = here {
+                    a.login_again(here);
+                }
+            }
         } else if let Some(login) = &self.opts.login_url {
             let Some(place) = js::place() else { return };
-            let target = match js::page_href() {
+            let target = match here {
                 None => login.clone(),
                 Some(here) => {
                     let sep = if login.contains('?') { '&' } else { '?' };
@@ -359,7 +373,11 @@ impl Shell {
             None => raw,
         };
         let header = www_authenticate(response);
-        let refresh_token = sh.session.borrow().refresh_token().map(String::from);
+        // A cookie session's marker is no refresh token: the hook gets none.
+        let refresh_token = match &self.opts.bff {
+            Some(_) => None,
+            None => sh.session.borrow().refresh_token().map(String::from),
+        };
         let ctx = to_js(&RefreshContext {
             refresh_token: refresh_token.as_deref(),
             challenges: challenges_of(header.as_deref()),
@@ -371,6 +389,8 @@ impl Shell {
             Ok(v) => match JsFuture::from(Promise::resolve(&v)).await {
                 Err(e) => Err(Failure::Threw(e)),
                 Ok(v) if v.is_null() => Err(Failure::Ended),
+                // A cookie session: anything but null is a refreshed session.
+                Ok(_) if self.opts.bff.is_some() => Ok(TokenSet::session()),
                 Ok(v) => TokenSet::from_js(&v).map_err(|what| {
                     let msg = alloc::format!("refresh resolved with bad tokens: {what}");
                     Failure::Threw(js::type_error(&msg))

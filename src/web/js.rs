@@ -282,6 +282,36 @@ pub fn origin_of(url: &str, base: Option<&str>) -> Option<String> {
     parsed.ok().map(|u| u.origin())
 }
 
+/// The parts one after the other (no formatting machinery: a `format!` of strings costs more
+/// code at each place it is written).
+pub fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
+}
+
+/// `http_<status>`: the code of an error for an HTTP status that says nothing more.
+pub fn http_code(status: u16) -> String {
+    let mut out = String::from("http_");
+    let mut digits = [b'0'; 5];
+    let mut n = status;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+    out
+}
+
 /// `value[key]`, or undefined when reading it throws.
 pub fn get(value: &JsValue, key: &JsValue) -> JsValue {
     Reflect::get(value, key).unwrap_or(JsValue::UNDEFINED)
@@ -340,6 +370,10 @@ pub fn coded_error(code: &str, description: Option<&str>) -> JsValue {
 
 /// The code (and `onAuthFailure` reason) when the key the tokens are bound to is gone.
 pub const KEY_LOST: &str = "dpop_key_lost";
+
+/// The code of a cookie session's refresh that the BFF refused (or that it cannot make: it
+/// refreshes on its own side): the session is over.
+pub const SESSION_EXPIRED: &str = "session_expired";
 
 /// The platform's `crypto` (windows, workers, Node).
 fn crypto() -> Result<web_sys::Crypto, JsValue> {

@@ -38,6 +38,7 @@
 //! `setTokens`, `clearTokens`, `accessToken`) at any point; every closure JS can call is either
 //! owned by the JS garbage collector or removed from its event target before it is dropped.
 
+pub mod bff;
 #[cfg(feature = "oauth")]
 pub mod dpop;
 pub mod exports;
@@ -143,6 +144,9 @@ pub trait Above {
     fn logged_out(&self, store: bool);
     /// A refresh token that arrived after a logout (a late answer): revoke it.
     fn orphaned(self: Rc<Self>, shell: &Rc<Shell>, refresh_token: String);
+    /// Re-authentication failed and the app has no `onAuthFailure`: a login that comes back
+    /// to `return_to`, where this layer has one (a cookie session's BFF).
+    fn login_again(&self, _return_to: String) {}
 }
 
 thread_local! {
@@ -310,6 +314,12 @@ impl Shell {
             in_failure_hook: Cell::new(false),
         });
         *shell.listeners.borrow_mut() = page::listen(&shell);
+        if shell.opts.bff.is_some() && shell.shared.session.borrow().access_token().is_none() {
+            // A cookie session starts as one: the cookie, not this module, says whether it is
+            // live, and a 401 says when it is not. Stored, so that the tabs that open next
+            // share it (and hear of its end).
+            shell.shared.install(TokenSet::session(), true);
+        }
         shell
     }
 }
@@ -324,6 +334,11 @@ pub fn function_of(shell: &Rc<Shell>) -> Function {
     let f: Function = call.into_js_value().unchecked_into();
     let s = shell.clone();
     let set = Closure::<dyn Fn(JsValue) -> Result<(), JsValue>>::new(move |tokens: JsValue| {
+        if s.opts.bff.is_some() {
+            return Err(js::type_error(
+                "setTokens: a cookie session (options.bff) keeps no tokens in the page",
+            ));
+        }
         let t = TokenSet::from_js(&tokens).map_err(|what| {
             let mut msg = String::from("setTokens: ");
             msg.push_str(&what);
@@ -338,6 +353,9 @@ pub fn function_of(shell: &Rc<Shell>) -> Function {
     js::define_value(&f, &js::name("clearTokens"), &clear.into_js_value());
     let s = shell.clone();
     let token = Closure::<dyn Fn() -> JsValue>::new(move || {
+        if s.opts.bff.is_some() {
+            return JsValue::NULL;
+        }
         s.shared
             .session
             .borrow()

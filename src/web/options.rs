@@ -76,6 +76,101 @@ pub struct Options {
     pub dpop: bool,
     /// The step-up hook (RFC 9470).
     pub on_step_up: Option<Function>,
+    /// Cookie sessions behind a backend-for-frontend: no tokens in JS.
+    pub bff: Option<BffConfig>,
+}
+
+/// Which backend-for-frontend a cookie session talks to, for what its endpoints say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// Duende BFF: `X-CSRF: 1`, `/bff/user` (claims as `{ type, value }`), `/bff/login`,
+    /// the logout URL from the `bff:logout_url` claim; it refreshes on its own side.
+    Duende,
+    /// Curity's token handler (its OAuth Agent): `token-handler-version: 1`, `POST /refresh`,
+    /// `GET /session`, `POST /login/start` and `/login/end`, `POST /logout`.
+    TokenHandler,
+}
+
+/// `options.bff`, checked: every URL absolute.
+pub struct BffConfig {
+    /// The preset the endpoints follow (`None`: the generic form).
+    pub preset: Option<Preset>,
+    /// The anti-CSRF headers every request to an allowed origin carries.
+    pub headers: Vec<(String, String)>,
+    /// Where a session refresh is a `POST` (`None`: the BFF refreshes on its own side, so a
+    /// 401 means the session is over).
+    pub refresh_url: Option<String>,
+    /// Where the user's claims are (`session()`).
+    pub user_url: Option<String>,
+    /// Where a login starts (`login()`, and the default redirect when re-authentication fails).
+    pub login_url: Option<String>,
+    /// Where a logout goes.
+    pub logout_url: Option<String>,
+    /// The query parameter the login endpoint reads the return address from.
+    pub return_param: String,
+}
+
+/// `options.bff` as an object, as given (`headers` kept as the JS value, read by
+/// [`header_pairs`]).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BffFields {
+    #[serde(default)]
+    preset: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    headers: Option<Preserved>,
+    #[serde(default, deserialize_with = "nullable")]
+    refresh_url: Option<Option<String>>,
+    #[serde(default)]
+    user_url: Option<String>,
+    #[serde(default)]
+    logout_url: Option<String>,
+    #[serde(default)]
+    return_param: Option<String>,
+}
+
+/// A field that may be `null` on purpose (`Some(None)`), as against not given (`None`).
+fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// An option kept as the JS value it is, looked at after serde.
+struct Preserved(JsValue);
+
+impl<'de> Deserialize<'de> for Preserved {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_wasm_bindgen::preserve::deserialize(d).map(Preserved)
+    }
+}
+
+const BFF_SHAPE: &str = "options.bff must be 'duende', 'token-handler' or { preset?, url?, headers?, refreshUrl?, userUrl?, logoutUrl?, returnParam? }";
+
+/// The preset named `name`.
+fn preset_of(name: &str) -> Result<Preset, JsValue> {
+    match name {
+        "duende" => Ok(Preset::Duende),
+        "token-handler" => Ok(Preset::TokenHandler),
+        _ => Err(bad(BFF_SHAPE)),
+    }
+}
+
+/// `options.bff.headers`: a record of strings, as name and value pairs.
+fn header_pairs(headers: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
+    const HEADERS: &str = "options.bff.headers must be a record of header names and string values, such as { 'X-CSRF': '1' }";
+    if !headers.is_object() {
+        return Err(bad(HEADERS));
+    }
+    let mut out = Vec::new();
+    for key in js::keys(headers)?.iter() {
+        let value = js::get(headers, &key);
+        match (key.as_string(), value.as_string()) {
+            (Some(k), Some(v)) => out.push((k, v)),
+            _ => return Err(bad(HEADERS)),
+        }
+    }
+    Ok(out)
 }
 
 /// `options.oauth`, as given.
@@ -164,6 +259,7 @@ enum Field {
     LockTimeoutMs,
     Dpop,
     OnStepUp,
+    Bff,
 }
 
 const KEYS: &[&str] = &[
@@ -183,6 +279,7 @@ const KEYS: &[&str] = &[
     "lockTimeoutMs",
     "dpop",
     "onStepUp",
+    "bff",
 ];
 
 /// The options as given, each of the right type (`None`: not given, or null).
@@ -206,6 +303,7 @@ struct Given {
     #[cfg(feature = "oauth")]
     dpop: Option<bool>,
     on_step_up: Option<Hook>,
+    bff: Option<Preserved>,
 }
 
 /// The next value of `map` as a `T`, or an error that names the option and what it must be.
@@ -281,6 +379,7 @@ impl<'de> Deserialize<'de> for Given {
                         #[cfg(not(feature = "oauth"))]
                         Field::Dpop => return Err(de::Error::custom(DPOP_BUILD)),
                         Field::OnStepUp => g.on_step_up = value(m, "onStepUp", FUNCTION)?,
+                        Field::Bff => g.bff = m.next_value()?,
                     }
                 }
                 Ok(g)
@@ -383,8 +482,16 @@ impl Options {
         })?;
         unknown_option(value)?;
         let refresh = g.refresh.map(|h| h.0);
+        let bff = match g.bff {
+            Some(Preserved(v)) => Some(bff_config(&v, g.login_url.as_deref())?),
+            None => None,
+        };
+        #[cfg(feature = "oauth")]
+        if bff.is_some() && (g.oauth.is_some() || g.dpop == Some(true)) {
+            return Err(bad("options.bff is a cookie session: no tokens in the page, so no options.oauth or options.dpop with it"));
+        }
         #[cfg(not(feature = "oauth"))]
-        if refresh.is_none() {
+        if refresh.is_none() && bff.is_none() {
             return Err(bad(
                 "options.refresh is required: a function that returns new tokens (the built-in OAuth refresh grant is in reauth/oauth)",
             ));
@@ -412,12 +519,12 @@ impl Options {
                     }
                 }
             }
-        } else if refresh.is_none() {
+        } else if refresh.is_none() && bff.is_none() {
             return Err(bad(
                 "options.refresh is required: a function that returns new tokens (or options.oauth, for the built-in refresh grant)",
             ));
         }
-        let origins = match g.origins {
+        let mut origins = match g.origins {
             None => match page_origin() {
                 Some(own) => vec![own],
                 None => {
@@ -450,7 +557,24 @@ impl Options {
                 out
             }
         };
-        let storage = g.storage.unwrap_or(StorageKind::Memory);
+        if let Some(b) = &bff {
+            // The BFF's own endpoints are the app's word too: their origins are allowed.
+            let urls = [&b.refresh_url, &b.user_url, &b.login_url, &b.logout_url];
+            for url in urls.into_iter().flatten() {
+                if let Some(o) = js::origin_of(url, None) {
+                    if !origins.contains(&o) {
+                        origins.push(o);
+                    }
+                }
+            }
+        }
+        // A cookie session keeps no secret in storage (only which session this is), so tabs
+        // share it through localStorage where there is one.
+        let storage = match (g.storage, &bff) {
+            (Some(kind), _) => kind,
+            (None, Some(_)) if available(StorageKind::Local) => StorageKind::Local,
+            (None, _) => StorageKind::Memory,
+        };
         if storage != StorageKind::Memory && !available(storage) {
             return Err(bad("options.storage names a Web Storage area this environment does not have (use 'memory')"));
         }
@@ -507,7 +631,109 @@ impl Options {
             lock_timeout_ms,
             dpop,
             on_step_up: g.on_step_up.map(|h| h.0),
+            bff,
         })
+    }
+}
+
+/// `options.bff` checked: the preset's endpoints under `url` where not given, every URL made
+/// absolute against the page's base URL. `login_url`: the top-level `loginUrl` option, which
+/// names the BFF's login endpoint in a cookie session.
+fn bff_config(value: &JsValue, login_url: Option<&str>) -> Result<BffConfig, JsValue> {
+    let f = match value.as_string() {
+        Some(name) => BffFields {
+            preset: Some(name),
+            ..BffFields::default()
+        },
+        None if value.is_object() => {
+            serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
+                let e = JsValue::from(e);
+                let said = e
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+                    .unwrap_or_default();
+                let mut msg = String::from(BFF_SHAPE);
+                msg.push_str(": ");
+                msg.push_str(&said);
+                bad(&msg)
+            })?
+        }
+        None => return Err(bad(BFF_SHAPE)),
+    };
+    let preset = f.preset.as_deref().map(preset_of).transpose()?;
+    let base = match &f.url {
+        Some(u) => Some(absolute(u, "options.bff.url")?),
+        None if preset == Some(Preset::TokenHandler) => {
+            return Err(bad("options.bff.url is required with 'token-handler': the OAuth Agent's URL, such as 'https://bff.example.com/oauth-agent'"))
+        }
+        None => page_origin(),
+    };
+    let base = base.map(|b| String::from(b.trim_end_matches('/')));
+    let under = |path: &str| -> Result<Option<String>, JsValue> {
+        match &base {
+            Some(b) => Ok(Some(js::concat(&[b, path]))),
+            None => Err(bad(
+                "options.bff.url is required where there is no page origin (Node)",
+            )),
+        }
+    };
+    let given = |url: &Option<String>, name: &str| -> Result<Option<String>, JsValue> {
+        url.as_deref().map(|u| absolute(u, name)).transpose()
+    };
+    let (headers, refresh, user, login, logout, param) = match preset {
+        Some(Preset::Duende) => (
+            vec![(String::from("X-CSRF"), String::from("1"))],
+            None,
+            under("/bff/user")?,
+            under("/bff/login")?,
+            under("/bff/logout")?,
+            "returnUrl",
+        ),
+        Some(Preset::TokenHandler) => (
+            vec![(String::from("token-handler-version"), String::from("1"))],
+            under("/refresh")?,
+            under("/session")?,
+            under("/login/start")?,
+            under("/logout")?,
+            "returnTo",
+        ),
+        None => (Vec::new(), None, None, None, None, "returnTo"),
+    };
+    let refresh_url = match &f.refresh_url {
+        Some(url) => given(url, "options.bff.refreshUrl")?,
+        None => refresh,
+    };
+    let headers = match &f.headers {
+        Some(Preserved(h)) => header_pairs(h)?,
+        None => headers,
+    };
+    Ok(BffConfig {
+        preset,
+        headers,
+        refresh_url,
+        user_url: given(&f.user_url, "options.bff.userUrl")?.or(user),
+        login_url: login_url
+            .map(|u| absolute(u, "options.loginUrl"))
+            .transpose()?
+            .or(login),
+        logout_url: given(&f.logout_url, "options.bff.logoutUrl")?.or(logout),
+        return_param: f.return_param.unwrap_or_else(|| String::from(param)),
+    })
+}
+
+/// `url` resolved against the page's base URL (as fetch would), or a `TypeError` naming the
+/// option when it is no http(s) URL.
+fn absolute(url: &str, option: &str) -> Result<String, JsValue> {
+    let parsed = match js::base_url() {
+        Some(b) => web_sys::Url::new_with_base(url, &b),
+        None => web_sys::Url::new(url),
+    };
+    match parsed {
+        Ok(u) if u.protocol() == "https:" || u.protocol() == "http:" => Ok(u.href()),
+        _ => Err(bad(&js::concat(&[
+            option,
+            " must be an http(s) URL (absolute where there is no page)",
+        ]))),
     }
 }
 
@@ -598,6 +824,21 @@ impl TokenSet {
             dpop: false,
             jkt: None,
         }
+    }
+
+    /// A cookie session's marker (`options.bff`): no token, only which session this is, so
+    /// that a 401 for a session that has been refreshed since is retried without a refresh.
+    /// It never leaves the module: no request carries it and `accessToken` is null.
+    pub fn session() -> TokenSet {
+        // Unique enough to tell sessions apart across tabs; no secret.
+        let n = js_sys::Math::random().to_bits() ^ js::now();
+        let mut access = String::from("session ");
+        for shift in (0..64).step_by(4) {
+            access.push(char::from(
+                b"0123456789abcdef"[((n >> shift) & 15) as usize],
+            ));
+        }
+        TokenSet::new(access, None, Some(Expiry::Never))
     }
 
     /// The same tokens, DPoP-bound (to the key with thumbprint `jkt`, when known) or not.

@@ -32,6 +32,7 @@ use web_sys::{
 };
 
 use super::js::{self, promise, to_js, Carrier, Init, Js, Reply, View};
+use super::options::BffConfig;
 use super::response::{challenges_of, www_authenticate_js};
 use super::wait::{abortable, settled};
 use super::Shell;
@@ -443,6 +444,60 @@ pub(super) fn with_authorization(
     Ok(next)
 }
 
+/// `init` for a cookie session (`options.bff`): the BFF's anti-CSRF headers added, in the shape
+/// its headers were given, and `credentials: 'include'` (the cookie goes to a BFF on another
+/// origin of the site too) and `redirect: 'manual'` (a redirect to a login page is an expired
+/// session, not a page to fetch) unless the caller chose otherwise.
+pub(super) fn with_session(init: &JsValue, bff: &BffConfig) -> Result<JsValue, JsValue> {
+    let next: JsValue = if init.is_null_or_undefined() {
+        Object::new().into()
+    } else {
+        js::assign(&Object::new(), init)?
+    };
+    let own: &Init = next.unchecked_ref();
+    let h = own.headers()?;
+    let record = |base: &JsValue| -> Result<JsValue, JsValue> {
+        let r = js::assign(&Object::new(), base)?;
+        for (name, value) in &bff.headers {
+            js_sys::Reflect::set(&r, &JsValue::from_str(name), &JsValue::from_str(value))?;
+        }
+        Ok(r)
+    };
+    let headers: JsValue = if h.is_null_or_undefined() {
+        record(&JsValue::UNDEFINED)?
+    } else if let Some(h) = h.dyn_ref::<Headers>() {
+        let copy = Headers::new_with_headers(h)?;
+        for (name, value) in &bff.headers {
+            copy.set(name, value)?;
+        }
+        copy.into()
+    } else if Array::is_array(&h) || js_sys::Reflect::has(&h, &js_sys::Symbol::iterator())? {
+        let list = js::array_from(&h)?;
+        for (name, value) in &bff.headers {
+            list.push(&Array::of2(
+                &JsValue::from_str(name),
+                &JsValue::from_str(value),
+            ));
+        }
+        list.into()
+    } else {
+        record(&h)?
+    };
+    own.set_headers(&headers);
+    for (member, value) in [("credentials", "include"), ("redirect", "manual")] {
+        let key = js::name(member);
+        if js::get(&next, &key).is_undefined() {
+            js_sys::Reflect::set(&next, &key, &js::name(value))?;
+        }
+    }
+    Ok(next)
+}
+
+/// Whether a response is a redirect fetch was told not to follow (`redirect: 'manual'`).
+fn is_opaque_redirect(response: &JsValue) -> bool {
+    js::get(response, &js::name("type")).as_string().as_deref() == Some("opaqueredirect")
+}
+
 /// The signal of a fetch call, from init or from a `Request` input.
 fn signal_of(input: &JsValue, init: &JsValue) -> Option<AbortSignal> {
     if !init.is_null_or_undefined() {
@@ -494,7 +549,9 @@ pub fn response_handler(shell: Weak<Shell>) -> Function {
                 if !init.is_undefined() || input.is_instance_of::<Request>() {
                     unless_aborted(signal_of(&input, &init).as_ref(), JsValue::UNDEFINED)?;
                 }
-                if status_of(&response) < 400.0 {
+                // (Status 0: an opaque redirect, which a cookie session reads as an expired one.)
+                let status = status_of(&response);
+                if status < 400.0 && status != 0.0 {
                     return Ok(response);
                 }
                 let Some(s) = shell.upgrade() else {
@@ -560,6 +617,13 @@ impl Shell {
 
     /// Sends `input`, `init` with the current token: as `Bearer`, or as `DPoP` with a proof.
     fn send_with(self: &Rc<Self>, input: &JsValue, init: &JsValue) -> Promise {
+        if let Some(bff) = &self.opts.bff {
+            // A cookie session: the cookie is the credential; the session's marker never leaves.
+            return match with_session(init, bff) {
+                Ok(with) => self.fetch(input, &with),
+                Err(e) => Promise::reject(&e),
+            };
+        }
         let auth = self.shared.auth.borrow().clone();
         if auth.is_undefined() {
             return self.fetch(input, init);
@@ -845,6 +909,11 @@ impl Shell {
     /// otherwise. Only error statuses are looked at.
     pub(super) fn wants_refresh(self: &Rc<Self>, response: &JsValue) -> bool {
         let status = status_of(response);
+        if status == 0.0 && self.opts.bff.is_some() && is_opaque_redirect(response) {
+            // A BFF that answers a fetch with a redirect to its login page: the session is over
+            // (or needs a refresh), as a 401 would say.
+            return self.ask_should_refresh(response, None, true);
+        }
         if status < 400.0 || (status != 401.0 && self.opts.should_refresh.is_none()) {
             return false;
         }

@@ -50,10 +50,13 @@ export type AuthFailureReason = 'refresh_failed' | 'refresh_timeout' | 'retry_un
 export type AuthFailure =
   | {
       reason: 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized';
-      /** What `refresh` threw or rejected with, or the timeout error. */
+      /** What `refresh` threw or rejected with, or the timeout error. With `bff`, an `Error`
+       * with `code: 'session_expired'` when the BFF refused the refresh or has none. */
       error?: unknown;
       /** The URL of the request whose 401 started the refresh (or whose retry was refused). */
       url: string;
+      /** Where to come back to after a login: the page's URL (none in a worker or Node). */
+      returnTo?: string;
       /** A copy of that 401 response (the caller still gets the original, body unread). None
        * when no 401 had joined the refresh: a proactive refresh that found the grant gone
        * (`invalid_grant`). */
@@ -68,14 +71,17 @@ export type AuthFailure =
       error: OAuthError;
       /** The URL of the request that found out. */
       url: string;
+      returnTo?: string;
       response?: Response;
     }
 //#end
   | {
-      /** `clearTokens()` ran in this tab or another one sharing the tokens. */
+      /** `clearTokens()` (or, with `bff`, `logout()` or a session found over) ran in this tab
+       * or another one sharing the tokens. */
       reason: 'logout';
       /** The page's URL. */
       url: string;
+      returnTo?: string;
       error?: undefined;
       response?: undefined;
     };
@@ -151,14 +157,46 @@ export interface StepUpInfo {
   response: Response;
 }
 
+/** A cookie session behind a backend-for-frontend (BFF): the tokens stay on the server, the
+ * page holds its HttpOnly cookie. Each request to `origins` (and to the BFF's own endpoints'
+ * origins) carries `credentials: 'include'`, `redirect: 'manual'` (unless the call sets them)
+ * and `headers`; a 401, or a redirect to the BFF's login page, refreshes the session once for
+ * every call and tab. */
+export interface BffOptions {
+  /** The endpoints and headers of Duende BFF ('duende': `X-CSRF: 1`, `/bff/user`,
+   * `/bff/login`, the `bff:logout_url` claim, no refresh endpoint) or Curity's token handler
+   * ('token-handler': `token-handler-version: 1`, `POST /refresh`, `GET /session`,
+   * `POST /login/start` and `/login/end`, `POST /logout`); the fields below override them. */
+  preset?: 'duende' | 'token-handler';
+  /** Where the preset's endpoints are: Duende's default is the page's origin; the token
+   * handler's (required) is its OAuth Agent's URL, e.g. 'https://bff.example.com/oauth-agent'. */
+  url?: string;
+  /** The anti-CSRF headers every request to the BFF carries, e.g. `{ 'X-CSRF': '1' }`. */
+  headers?: Record<string, string>;
+  /** A session refresh: a `POST` here (401 or 403: the session is over). null, or not given
+   * without a preset that has one: the BFF refreshes on its own side, so a 401 goes straight
+   * to `onAuthFailure` (once per burst). */
+  refreshUrl?: string | null;
+  /** Where `session()` reads the user's claims (401: no session). */
+  userUrl?: string;
+  /** Where `logout()` sends the page. */
+  logoutUrl?: string;
+  /** The login endpoint's query parameter for the return address; default 'returnUrl' for
+   * Duende, 'returnTo' otherwise. */
+  returnParam?: string;
+}
+
 interface BaseOptions {
   /** The redirect hook: called once per failed refresh (or refused retry). */
   onAuthFailure?(info: AuthFailure): void;
-  /** Without onAuthFailure: `location.assign(loginUrl + '?return_to=' + location.href)`. */
+  /** Without onAuthFailure: `location.assign(loginUrl + '?return_to=' + location.href)`. With
+   * `bff`: the BFF's login endpoint (the preset's by default), where `login()` goes and, without
+   * onAuthFailure, a failed re-authentication too (`?returnUrl=` the page's path for Duende). */
   loginUrl?: string;
   /** Origins the token may be sent to; default: the page's own origin (required in Node). */
   origins?: string[];
-  /** Where tokens persist; default 'memory'. */
+  /** Where tokens persist; default 'memory' ('local' with `bff`, which stores no secret: only
+   * which session this is, so that tabs share refreshes and logouts). */
   storage?: 'memory' | 'session' | 'local';
   /** The storage key; default 'reauth'. Instances of one page (or worker) with the same storage
    * ('session' or 'local') and key share one session: one token set, one refresh. */
@@ -191,6 +229,14 @@ interface BaseOptions {
  * are kept for the next try. */
 export type RefreshHook = (ctx: RefreshContext) => Promise<TokenSet | string | null> | TokenSet | string | null;
 
+/** With `bff`, the app's own session refresh (instead of `bff.refreshUrl`): resolve with
+ * anything but `null` when the session was refreshed, `null` when it is over; throw or reject
+ * for a failure that may pass. */
+export type SessionRefreshHook = (ctx: RefreshContext) => unknown;
+
+/** A cookie session (`bff`): no tokens in the page. */
+type BffSession = { bff: 'duende' | 'token-handler' | BffOptions; refresh?: SessionRefreshHook };
+
 //#if oauth
 /** `createAuthFetch`'s options: a `refresh` hook, or `oauth` for the built-in refresh grant
  * (or both: then the hook refreshes). */
@@ -203,11 +249,12 @@ export type AuthFetchOptions = BaseOptions & (
        * refresh grant (no `refresh` hook). */
       dpop?: boolean }
   | { refresh?: RefreshHook; oauth: OAuthOptions; dpop?: false }
+  | (BffSession & { oauth?: undefined; dpop?: false })
 ) & {
 //#else
 /** `createAuthFetch`'s options (the OAuth build, `reauth/oauth`, also takes `oauth` and
  * `dpop`). */
-export type AuthFetchOptions = BaseOptions & { refresh: RefreshHook } & {
+export type AuthFetchOptions = BaseOptions & ({ refresh: RefreshHook; bff?: undefined } | BffSession) & {
 //#end
   /** RFC 9470 step-up: a 401 `insufficient_user_authentication` calls this once per burst
    * (its return value is not used; a rejection is reported). Without it and with `oauth` (the
@@ -241,7 +288,26 @@ export interface AuthFetch {
   /** With `oauth`: completes a login from the callback URL (default: the page's), checks its
    * `state`, exchanges the code and installs the tokens. Rejects with an `OAuthError`. */
   completeLogin(url?: string): Promise<{ returnTo: string | null }>;
-  /** With `oauth`: revokes the refresh token where the server can, then `clearTokens()`. */
-  logout(): Promise<void>;
+  /** With `oauth`: revokes the refresh token where the server can, then `clearTokens()`.
+   * With `bff`: as in the core build (`reauth`). */
+  logout(options?: { returnTo?: string }): Promise<void>;
+//#else
+  /** With `bff`: sends the page to the BFF's login (the token handler's: the authorization URL
+   * its `login/start` answers), to come back to `returnTo` (default: the page's URL). */
+  login(options?: { returnTo?: string }): Promise<void>;
+  /** With `bff` 'token-handler', on the page its login comes back to: hands the page's URL to
+   * `login/end`, which sets the session cookies; the session starts in every tab and the code
+   * leaves the address bar. `returnTo: null` where there was no login to complete (any other
+   * page, or a BFF that completes logins itself). */
+  completeLogin(): Promise<{ returnTo: string | null }>;
+  /** With `bff`: ends the session here and in every tab (their `onAuthFailure` hears
+   * `'logout'`), then sends the page to the BFF's logout (Duende's `bff:logout_url` claim, the
+   * token handler's end-session URL). */
+  logout(options?: { returnTo?: string }): Promise<void>;
 //#end
+  /** With `bff`: the user's claims from the BFF (Duende's `[{ type, value }]` as an object; the
+   * token handler's ID token claims), `null` when there is no session. Fetched once per
+   * session: calls share one request until the session changes (a refresh, a login, a logout,
+   * in any tab). */
+  session(): Promise<Record<string, unknown> | null>;
 }

@@ -5,7 +5,7 @@ const af = createAuthFetch({ refresh: async () => 'token', origins: ['https://ap
 const ready: Promise<void> = af.ready;
 void ready;
 // @ts-expect-error the core has no OAuth methods (they are reauth/oauth's)
-void af.login;
+void af.authorizationUrl;
 // @ts-expect-error the core takes no oauth option
 createAuthFetch({ refresh: async () => 'token', oauth: { issuer: 'https://auth.example.com', clientId: 'spa' } });
 // @ts-expect-error nor dpop
@@ -17,3 +17,19 @@ const lost: AuthFailureReason = 'dpop_key_lost';
 void lost;
 const options: AuthFetchOptions = { refresh: () => null, onStepUp: (info) => info.acrValues };
 void options;
+
+// Cookie sessions behind a backend-for-frontend: no refresh hook needed.
+const session = createAuthFetch({ bff: 'duende', onAuthFailure: (f) => f.returnTo });
+const claims: Promise<Record<string, unknown> | null> = session.session();
+const back: Promise<{ returnTo: string | null }> = session.completeLogin();
+void claims;
+void back;
+void session.login({ returnTo: '/orders' });
+void session.logout();
+createAuthFetch({
+  bff: { preset: 'token-handler', url: 'https://bff.example.com/oauth-agent', headers: { 'token-handler-version': '1' } },
+  origins: ['https://bff.example.com'],
+});
+createAuthFetch({ bff: { headers: { 'X-CSRF': '1' }, refreshUrl: null, userUrl: '/me' }, refresh: async () => true });
+// @ts-expect-error no such preset
+createAuthFetch({ bff: 'auth0' });

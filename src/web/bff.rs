@@ -1,0 +1,480 @@
+//! Cookie sessions behind a backend-for-frontend (`options.bff`): the layer above the core for
+//! apps whose tokens stay on a server and whose page holds an HttpOnly session cookie.
+//!
+//! The core does the engine's work as for tokens: every request to an allowed origin carries
+//! the cookie and the BFF's anti-CSRF header (see `send::with_session`), a 401 (or a redirect
+//! to a login page) starts one refresh for any number of calls and tabs, and each call is
+//! retried once. The session stands in for a token in the core's state machine as a marker
+//! that names which session this is ([`TokenSet::session`]), never sent anywhere: a 401 for a
+//! session refreshed since is retried without another refresh, and tabs learn of a refresh or
+//! a logout through storage as they learn of tokens.
+//!
+//! This layer adds what only a BFF knows, through the core's seams ([`Above`]): the built-in
+//! refresh (a `POST` to the BFF's refresh endpoint; a BFF that refreshes on its own side has
+//! none, so its 401 means the session is over), the login a failed re-authentication sends the
+//! page to, and the members `session()`, `login()`, `completeLogin()` and `logout()`, per
+//! preset: Duende BFF (`/bff/user`, `/bff/login`, the `bff:logout_url` claim) and Curity's
+//! token handler (its OAuth Agent: `/session`, `/login/start` and `/login/end`, `/logout`).
+
+use alloc::boxed::Box;
+use alloc::rc::{Rc, Weak};
+use core::cell::RefCell;
+use core::future::Future;
+use core::pin::Pin;
+use gloo_storage::{SessionStorage, Storage};
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Response, Url};
+
+use super::js::{self, coded_error, type_error, Init, SESSION_EXPIRED};
+use super::options::{available, BffConfig, Preset, StorageKind, TokenSet};
+use super::send::with_session;
+use super::{Above, Shell};
+
+/// The cookie-session layer of one `authFetch`.
+pub struct Bff {
+    /// The shell it serves (set by [`Bff::methods`]), for the seams that have none at hand.
+    shell: RefCell<Weak<Shell>>,
+    /// `session()`'s answer and the session (the token generation) it is for: one request to
+    /// the user endpoint per session, shared by every call made meanwhile.
+    claims: RefCell<Option<(u64, Promise)>>,
+}
+
+/// One of the members this layer adds to `authFetch`: a promise of async Rust.
+type Method =
+    fn(Rc<Bff>, Rc<Shell>, JsValue) -> Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
+
+/// `options.bff` of `sh`, or the `TypeError` a member rejects with without it.
+fn config<'a>(sh: &'a Shell, member: &str) -> Result<&'a BffConfig, JsValue> {
+    sh.opts.bff.as_ref().ok_or_else(|| {
+        type_error(&js::concat(&[
+            "authFetch.",
+            member,
+            "() is for cookie sessions: give options.bff",
+        ]))
+    })
+}
+
+/// Sends the page to `url` (windows).
+fn go_to(url: &str) -> Result<JsValue, JsValue> {
+    let place =
+        js::place().ok_or_else(|| type_error("reauth: there is no page to send to the BFF"))?;
+    place.assign(url)?;
+    Ok(JsValue::UNDEFINED)
+}
+
+/// Asks the BFF at `url` (the cookie, its anti-CSRF header; `body`: a `POST` of that JSON),
+/// with the fetch the core sends with, outside the 401 engine. `None`: the BFF says there is
+/// no session (401, 403, or a redirect to its login page); else its JSON body (undefined
+/// without `json`); another error status is an `Error` with the code `http_<status>`.
+async fn ask(
+    sh: &Shell,
+    b: &BffConfig,
+    url: &str,
+    body: Option<JsValue>,
+    json: bool,
+) -> Result<Option<JsValue>, JsValue> {
+    let init = Object::new();
+    if let Some(body) = body {
+        let _ = Reflect::set(&init, &js::name("method"), &js::name("POST"));
+        init.unchecked_ref::<Init>()
+            .set_body(&js_sys::JSON::stringify(&body)?.into());
+        let headers = Object::new();
+        let _ = Reflect::set(
+            &headers,
+            &js::name("content-type"),
+            &js::name("application/json"),
+        );
+        init.unchecked_ref::<Init>().set_headers(&headers.into());
+    }
+    let init = with_session(&init.into(), b)?;
+    let r: Response = JsFuture::from(sh.fetch(&JsValue::from_str(url), &init))
+        .await?
+        .dyn_into()?;
+    let status = r.status();
+    if status == 401
+        || status == 403
+        || js::get(&r, &js::name("type")).as_string().as_deref() == Some("opaqueredirect")
+    {
+        return Ok(None);
+    }
+    if !r.ok() {
+        return Err(coded_error(&js::http_code(status), Some(url)));
+    }
+    if !json {
+        return Ok(Some(JsValue::UNDEFINED));
+    }
+    JsFuture::from(r.json()?).await.map(Some)
+}
+
+/// An error for a BFF that answered without what it should have.
+fn no_session(what: &str) -> JsValue {
+    coded_error("login_required", Some(what))
+}
+
+/// Duende's claims, `[{ type, value }]`, as an object: a claim that occurs more than once
+/// becomes an array of its values.
+fn claims_object(list: &Array) -> JsValue {
+    let out = Object::new();
+    for item in list.iter() {
+        let key = js::get(&item, &js::name("type"));
+        if !key.is_string() {
+            continue;
+        }
+        let value = js::get(&item, &js::name("value"));
+        let before = js::get(&out, &key);
+        let next = if before.is_undefined() {
+            value
+        } else if Array::is_array(&before) {
+            before.unchecked_ref::<Array>().push(&value);
+            before
+        } else {
+            Array::of2(&before, &value).into()
+        };
+        let _ = Reflect::set(&out, &key, &next);
+    }
+    out.into()
+}
+
+/// `url` with `?param=value` (or `&…`) added.
+fn with_param(url: &str, param: &str, value: &str) -> String {
+    let sep = if url.contains('?') { "&" } else { "?" };
+    let value = String::from(js_sys::encode_uri_component(value));
+    let param = String::from(js_sys::encode_uri_component(param));
+    js::concat(&[url, sep, &param, "=", &value])
+}
+
+/// What a BFF at `endpoint` takes as the return address: a local path when `to` is on the
+/// BFF's own origin (Duende refuses any other), else the whole URL.
+fn return_address(to: &str, endpoint: &str) -> String {
+    match (Url::new(to), js::origin_of(endpoint, None)) {
+        (Ok(u), Some(origin)) if u.origin() == origin => {
+            let mut path = u.pathname();
+            path.push_str(&u.search());
+            path.push_str(&u.hash());
+            path
+        }
+        _ => String::from(to),
+    }
+}
+
+/// `returnTo` of a member's options object, else the page's URL.
+fn return_to_of(options: &JsValue) -> Option<String> {
+    let given = if options.is_object() {
+        js::get(options, &js::name("returnTo")).as_string()
+    } else {
+        None
+    };
+    given.or_else(js::page_href)
+}
+
+/// The sessionStorage key of the return address of a token handler's login in progress.
+fn return_key(sh: &Shell) -> String {
+    let mut key = sh.opts.storage_key.clone();
+    key.push_str(".returnTo");
+    key
+}
+
+/// A login at the BFF that comes back to `return_to`: Duende's (and the generic form's) is a
+/// navigation to its login endpoint with the return address; a token handler's starts with a
+/// `POST` that answers the authorization URL to go to.
+async fn login(sh: Rc<Shell>, return_to: Option<String>) -> Result<JsValue, JsValue> {
+    let b = config(&sh, "login")?;
+    let Some(endpoint) = &b.login_url else {
+        return Err(type_error(
+            "login: the BFF's login endpoint is not known: give options.loginUrl",
+        ));
+    };
+    if b.preset == Some(Preset::TokenHandler) {
+        let body = ask(&sh, b, endpoint, Some(Object::new().into()), true)
+            .await?
+            .ok_or_else(|| no_session("the token handler refused to start a login"))?;
+        let Some(url) = js::get(&body, &js::name("authorizationUrl")).as_string() else {
+            return Err(coded_error(
+                "invalid_response",
+                Some("login/start answered no authorizationUrl"),
+            ));
+        };
+        if let Some(to) = &return_to {
+            if available(StorageKind::Session) {
+                let _ = SessionStorage::set(return_key(&sh), to);
+            }
+        }
+        return go_to(&url);
+    }
+    let target = match &return_to {
+        Some(to) => with_param(endpoint, &b.return_param, &return_address(to, endpoint)),
+        None => endpoint.clone(),
+    };
+    go_to(&target)
+}
+
+impl Bff {
+    /// A new layer; [`Bff::methods`] connects it to its shell.
+    pub fn new() -> Bff {
+        Bff {
+            shell: RefCell::new(Weak::new()),
+            claims: RefCell::new(None),
+        }
+    }
+
+    /// Adds `session`, `login`, `completeLogin` and `logout` to `f` (`all`: false adds only
+    /// `session`, for the OAuth build, whose `authFetch` has OAuth's other three; each rejects
+    /// without `options.bff`).
+    pub fn methods(self: &Rc<Self>, f: &Function, shell: &Rc<Shell>, all: bool) {
+        *self.shell.borrow_mut() = Rc::downgrade(shell);
+        let methods: [(&str, Method); 4] = [
+            ("session", |b, s, _| Box::pin(b.session(s))),
+            ("login", |_, s, a| Box::pin(login_member(s, a))),
+            ("completeLogin", |_, s, _| Box::pin(complete_login(s))),
+            ("logout", |b, s, a| Box::pin(b.logout(s, a))),
+        ];
+        for (name, method) in methods.into_iter().take(if all { 4 } else { 1 }) {
+            let (b, s) = (self.clone(), shell.clone());
+            let m = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |arg: JsValue| {
+                wasm_bindgen_futures::future_to_promise(method(b.clone(), s.clone(), arg)).into()
+            });
+            js::define_value(f, &js::name(name), &m.into_js_value());
+        }
+    }
+
+    /// `authFetch.session()`: the user's claims from the BFF (`null` when there is no
+    /// session), fetched once per session: every call until the session changes (a refresh, a
+    /// login, a logout, here or in another tab) shares one request and its answer.
+    fn session(self: Rc<Self>, sh: Rc<Shell>) -> impl Future<Output = Result<JsValue, JsValue>> {
+        let generation = sh.shared.session.borrow().generation();
+        let cached = match &*self.claims.borrow() {
+            Some((g, p)) if *g == generation => Some(p.clone()),
+            _ => None,
+        };
+        let p = cached.unwrap_or_else(|| {
+            let (me, shell) = (self.clone(), sh.clone());
+            let p: Promise = js::promise(async move {
+                let out = fetch_claims(&shell).await;
+                if out.is_err() {
+                    // A failure is not kept: the next call asks again.
+                    let mut slot = me.claims.borrow_mut();
+                    if matches!(&*slot, Some((g, _)) if *g == generation) {
+                        *slot = None;
+                    }
+                }
+                out
+            })
+            .unchecked_into();
+            *self.claims.borrow_mut() = Some((generation, p.clone()));
+            p
+        });
+        JsFuture::from(p)
+    }
+
+    /// `authFetch.logout(options?)`: the session ends here and in every tab at once (their
+    /// `onAuthFailure` hears `'logout'`), then the page goes to the BFF's logout: Duende's
+    /// from the `bff:logout_url` claim (with the session id it needs), a token handler's from
+    /// the end-session URL its `/logout` answers; `returnTo` is passed on where the BFF takes it.
+    async fn logout(self: Rc<Self>, sh: Rc<Shell>, options: JsValue) -> Result<JsValue, JsValue> {
+        let b = config(&sh, "logout")?;
+        let return_to = if options.is_object() {
+            js::get(&options, &js::name("returnTo")).as_string()
+        } else {
+            None
+        };
+        let target = match b.preset {
+            Some(Preset::TokenHandler) => {
+                let url = match &b.logout_url {
+                    Some(endpoint) => ask(&sh, b, endpoint, Some(Object::new().into()), true)
+                        .await?
+                        .and_then(|body| js::get(&body, &js::name("url")).as_string()),
+                    None => None,
+                };
+                url.or(return_to)
+            }
+            _ => {
+                let from_claims = match b.preset {
+                    Some(Preset::Duende) => {
+                        let claims = self
+                            .clone()
+                            .session(sh.clone())
+                            .await
+                            .unwrap_or(JsValue::NULL);
+                        let url = js::get(&claims, &js::name("bff:logout_url")).as_string();
+                        let base = b.user_url.as_deref().or(b.logout_url.as_deref());
+                        match (url, base) {
+                            (Some(u), Some(base)) => {
+                                Url::new_with_base(&u, base).ok().map(|u| u.href())
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                from_claims
+                    .or_else(|| b.logout_url.clone())
+                    .map(|url| match &return_to {
+                        Some(to) => with_param(&url, &b.return_param, &return_address(to, &url)),
+                        None => url,
+                    })
+            }
+        };
+        sh.logout(true);
+        match target {
+            Some(url) => go_to(&url),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+}
+
+impl Default for Bff {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `authFetch.login(options?)`: see [`login`]; `returnTo` defaults to the page's URL.
+async fn login_member(sh: Rc<Shell>, options: JsValue) -> Result<JsValue, JsValue> {
+    let return_to = return_to_of(&options);
+    login(sh, return_to).await
+}
+
+/// The user's claims from the BFF's user endpoint, or `null` when it says there is no session.
+async fn fetch_claims(sh: &Shell) -> Result<JsValue, JsValue> {
+    let b = config(sh, "session")?;
+    let Some(url) = &b.user_url else {
+        return Err(type_error(
+            "session: the BFF's user endpoint is not known: give options.bff.userUrl",
+        ));
+    };
+    let Some(body) = ask(sh, b, url, None, true).await? else {
+        return Ok(JsValue::NULL);
+    };
+    if b.preset == Some(Preset::TokenHandler) {
+        // `{ isLoggedIn, idTokenClaims? }`.
+        if js::get(&body, &js::name("isLoggedIn")) != JsValue::TRUE {
+            return Ok(JsValue::NULL);
+        }
+        let claims = js::get(&body, &js::name("idTokenClaims"));
+        return Ok(if claims.is_object() {
+            claims
+        } else {
+            Object::new().into()
+        });
+    }
+    Ok(match body.dyn_ref::<Array>() {
+        Some(list) => claims_object(list),
+        None => body,
+    })
+}
+
+/// `authFetch.completeLogin()`: on the page a token handler's login comes back to, hands the
+/// page's URL (with the code) to its `/login/end`, which sets the session cookies; the session
+/// then starts in every tab, and the URL loses its code and state (the page goes back to where
+/// the login was asked for, when that is this page's origin). Resolves `{ returnTo }`:
+/// `returnTo: null` where there was no login to complete (any other page; Duende and the
+/// generic form, whose BFF completes the login itself) or no return address.
+async fn complete_login(sh: Rc<Shell>) -> Result<JsValue, JsValue> {
+    let b = config(&sh, "completeLogin")?;
+    let end = match (b.preset, &b.login_url, js::page_href()) {
+        (Some(Preset::TokenHandler), Some(start), Some(here)) => start
+            .strip_suffix("/start")
+            .map(|base| (js::concat(&[base, "/end"]), here)),
+        _ => None,
+    };
+    let Some((end, here)) = end else {
+        return Ok(completed(None));
+    };
+    let body = Object::new();
+    let _ = Reflect::set(&body, &js::name("pageUrl"), &JsValue::from_str(&here));
+    let answer = ask(&sh, b, &end, Some(body.into()), true)
+        .await?
+        .ok_or_else(|| coded_error("login_failed", Some("the token handler refused the login")))?;
+    if js::get(&answer, &js::name("handled")) != JsValue::TRUE {
+        return Ok(completed(None));
+    }
+    sh.shared.install(TokenSet::session(), true);
+    let key = return_key(&sh);
+    let return_to = if available(StorageKind::Session) {
+        let to = SessionStorage::get::<String>(&key).ok();
+        SessionStorage::delete(&key);
+        to
+    } else {
+        None
+    };
+    // The code and state leave the address bar (and the history).
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let place = js::origin_of(&here, None);
+        let clean = match &return_to {
+            Some(to) if js::origin_of(to, None) == place => to.clone(),
+            _ => Url::new(&here).map(|u| u.pathname()).unwrap_or_default(),
+        };
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&clean));
+    }
+    Ok(completed(return_to))
+}
+
+/// What `completeLogin` resolves with: `{ returnTo }`.
+fn completed(return_to: Option<String>) -> JsValue {
+    let out = Object::new();
+    let _ = Reflect::set(
+        &out,
+        &js::name("returnTo"),
+        &return_to.map_or(JsValue::NULL, |t| JsValue::from_str(&t)),
+    );
+    out.into()
+}
+
+impl Above for Bff {
+    /// A session refresh: a `POST` to the BFF's refresh endpoint with the cookie. A 401 or
+    /// 403 (or a redirect to a login page) from it, or no refresh endpoint at all (the BFF
+    /// refreshes on its own side), means the session is over; any other failure may pass.
+    fn refresh(
+        self: Rc<Self>,
+        shell: Rc<Shell>,
+    ) -> Pin<Box<dyn Future<Output = Result<TokenSet, JsValue>>>> {
+        Box::pin(async move {
+            let b = config(&shell, "refresh")?;
+            let Some(url) = &b.refresh_url else {
+                return Err(coded_error(
+                    SESSION_EXPIRED,
+                    Some("the BFF refreshes sessions on its own side: its 401 means the session is over"),
+                ));
+            };
+            match ask(&shell, b, url, Some(Object::new().into()), false).await? {
+                Some(_) => Ok(TokenSet::session()),
+                None => Err(coded_error(
+                    SESSION_EXPIRED,
+                    Some("the BFF refused to refresh the session"),
+                )),
+            }
+        })
+    }
+
+    fn send_bound(
+        self: Rc<Self>,
+        _shell: &Rc<Shell>,
+        _input: &JsValue,
+        _init: &JsValue,
+        _auth: &JsValue,
+    ) -> Option<Promise> {
+        None
+    }
+
+    fn step_up(self: Rc<Self>, _: &Rc<Shell>, _: Option<&str>, _: Option<u64>) {}
+
+    fn logged_out(&self, _store: bool) {}
+
+    fn orphaned(self: Rc<Self>, _shell: &Rc<Shell>, _refresh_token: String) {}
+
+    fn login_again(&self, return_to: String) {
+        let Some(sh) = self.shell.borrow().upgrade() else {
+            return;
+        };
+        if sh.opts.bff.as_ref().is_some_and(|b| b.login_url.is_some()) {
+            js::spawn(async move {
+                if let Err(e) = login(sh, Some(return_to)).await {
+                    js::report(&e);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,326 @@
+// Cookie sessions behind a backend-for-frontend (`bff`), in Chromium, against real servers: a
+// Duende-style BFF built on express-openid-connect and a token handler with Curity's OAuth
+// Agent endpoints, both in front of the real oidc-provider. The page holds only the BFF's
+// HttpOnly cookie. Node runs none of this: its fetch has no cookie jar.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { root, sendFile, serveStatic } from './helpers.mjs';
+import { launch } from './engines.mjs';
+import { startDuendeBff } from '../bff/duende.mjs';
+import { startTokenHandler } from '../bff/token-handler.mjs';
+
+const PAGE = '/tests/js/fixtures/bff.html';
+
+/** A server on another origin that says what it got: the anti-CSRF headers and any cookie. */
+async function startForeign() {
+  const seen = [];
+  const server = createServer((req, res) => {
+    const got = {
+      csrf: req.headers['x-csrf'] ?? null,
+      version: req.headers['token-handler-version'] ?? null,
+      cookie: req.headers.cookie ?? null,
+    };
+    if (req.method !== 'OPTIONS') seen.push(got);
+    res.writeHead(200, {
+      'access-control-allow-origin': '*',
+      'access-control-allow-headers': 'x-csrf, token-handler-version, content-type',
+      'content-type': 'application/json',
+    });
+    res.end(JSON.stringify(got));
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    seen,
+    close: () => new Promise((ok) => { server.closeAllConnections?.(); server.close(ok); }),
+  };
+}
+
+/** Fills the provider's development login form (the page is on it) and submits it. */
+async function fillLogin(page, issuer, login = 'bob') {
+  await page.waitForURL(`${issuer}/**`);
+  await page.waitForSelector('input[name=login]');
+  await page.fill('input[name=login]', login);
+  await page.fill('input[name=password]', 'secret');
+  await page.click('button[type=submit]');
+}
+
+/** Opens the fixture page at `url` in a new tab of `context` and waits for it to be ready. */
+async function open(context, url) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => window.ready === true);
+  return { page, errors };
+}
+
+const statuses = (results) => results.map((r) => r.status);
+
+/** Resolves once `check()` is true (polled; fails after 20 s). */
+async function waitFor(check) {
+  for (let i = 0; i < 400; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${check}`);
+}
+const count = (list, item) => list.filter((x) => x === item).length;
+
+describe('Duende-style BFF (express-openid-connect in front of oidc-provider)', () => {
+  let bff, misconfigured, foreign, browser;
+  before(async () => {
+    const fallback = (req, res) => sendFile(root, new URL(req.url, 'http://x').pathname, res);
+    bff = await startDuendeBff({ fallback });
+    misconfigured = await startDuendeBff({ fallback, redirectForFetch: true });
+    foreign = await startForeign();
+    browser = await launch('chromium');
+  });
+  after(async () => {
+    await browser?.close();
+    await bff?.close();
+    await misconfigured?.close();
+    await foreign?.close();
+  });
+
+  const start = (extra = '') => `${bff.origin}${PAGE}?preset=duende&foreign=${encodeURIComponent(foreign.url)}${extra}`;
+
+  /** A new browser context (its own cookie jar) logged in at the BFF; its first tab. */
+  async function loggedIn(extra = '') {
+    const context = await browser.newContext();
+    const { page, errors } = await open(context, start(extra));
+    const back = `${PAGE}?back=1`;
+    await page.evaluate((to) => { window.af.login({ returnTo: to }); }, back);
+    await fillLogin(page, bff.provider.issuer);
+    await page.waitForURL(`${bff.origin}${back}`);
+    await page.waitForFunction(() => window.ready === true);
+    return { context, page, errors };
+  }
+
+  test('login through the provider\'s form and back; session() is the claims, fetched once per session', async () => {
+    const before = bff.stats.userRequests;
+    const { context, page, errors } = await loggedIn();
+    const [a, b, c] = await page.evaluate(() => Promise.all([window.af.session(), window.af.session(), window.af.session()]));
+    assert.equal(a.sub, 'bob');
+    assert.match(a['bff:logout_url'], /^\/bff\/logout\?sid=/);
+    assert.deepEqual(b, a);
+    assert.deepEqual(c, a);
+    assert.equal(await page.evaluate(async () => (await window.af.session()).sub), 'bob');
+    assert.equal(bff.stats.userRequests - before, 1, 'one request to /bff/user for four calls');
+    assert.equal(await page.evaluate(() => window.af.accessToken), null, 'no token in the page');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('20 calls after the access token expired: the BFF refreshes on its side, 20 × 200, each with X-CSRF and never to another origin', async () => {
+    const { context, page, errors } = await loggedIn();
+    await bff.expireAccess();
+    const refreshes = bff.stats.serverRefreshes;
+    const csrfBefore = bff.stats.csrf.length;
+    const results = await page.evaluate(() => window.callApi(20));
+    assert.deepEqual(statuses(results), Array(20).fill(200));
+    assert.equal(results[0].body.sub, 'bob');
+    assert.equal(bff.stats.serverRefreshes - refreshes, 1, 'one server-side refresh');
+    const sent = bff.stats.csrf.slice(csrfBefore);
+    assert.equal(sent.length, 20);
+    assert.ok(sent.every((r) => r.header === '1'), 'every call to the BFF carried X-CSRF: 1');
+    assert.deepEqual(await page.evaluate(() => window.events), [], 'no refresh in the page');
+    assert.deepEqual(await page.evaluate(() => window.callForeign()), { csrf: null, version: null, cookie: null },
+      'another origin gets neither the header nor the cookie');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('the session ends at the BFF: 20 calls → 20 × 401, the hook once (session_expired, returnTo), no refresh request', async () => {
+    const { context, page, errors } = await loggedIn();
+    await bff.endSession();
+    const results = await page.evaluate(() => window.callApi(20));
+    assert.deepEqual(statuses(results), Array(20).fill(401));
+    const failures = await page.evaluate(() => window.failures);
+    assert.equal(failures.length, 1, 'once per burst, not once per call');
+    assert.equal(failures[0].reason, 'refresh_failed');
+    assert.equal(failures[0].code, 'session_expired');
+    assert.equal(failures[0].returnTo, `${bff.origin}${PAGE}?back=1`);
+    assert.equal(failures[0].status, 401);
+    const events = await page.evaluate(() => window.events);
+    assert.equal(count(events, 'refresh-start'), 1);
+    assert.equal(count(events, 'retry'), 0);
+    assert.equal(await page.evaluate(() => window.af.session()), null, 'session() says logged out');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('without onAuthFailure, an ended session sends the page to /bff/login and the login comes back to it', async () => {
+    const { context, page } = await loggedIn('&nohook=1');
+    const here = await page.evaluate(() => location.href);
+    await bff.endSession();
+    const logins = bff.stats.logins;
+    // Not awaited: the page goes away, to /bff/login and the provider, which still has a login
+    // session for this browser and sends it straight back through the BFF's callback.
+    await page.evaluate(() => { window.callApi(5); });
+    await waitFor(() => bff.stats.logins - logins === 1);
+    await page.waitForURL(here);
+    await page.waitForFunction(() => window.ready === true);
+    assert.deepEqual(statuses(await page.evaluate(() => window.callApi(1))), [200]);
+    await context.close();
+  });
+
+  test('a BFF that answers a fetch with a redirect to its login page: an expired session, the hook once', async () => {
+    const context = await browser.newContext();
+    const url = `${misconfigured.origin}${PAGE}?preset=duende&foreign=${encodeURIComponent(foreign.url)}`;
+    const { page, errors } = await open(context, url);
+    const results = await page.evaluate(() => window.callApi(3));
+    assert.deepEqual(results.map((r) => r.type), Array(3).fill('opaqueredirect'));
+    const failures = await page.evaluate(() => window.failures);
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0].code, 'session_expired');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('logout() in one tab reaches the other two; the BFF ends the session', async () => {
+    const { context, page } = await loggedIn();
+    const others = [];
+    for (let i = 0; i < 2; i++) others.push((await open(context, start())).page);
+    for (const p of others) assert.equal((await p.evaluate(() => window.af.session())).sub, 'bob');
+    const logouts = bff.stats.logouts;
+    await page.evaluate(() => { window.af.logout({ returnTo: '/tests/js/fixtures/blank.html' }); });
+    await page.waitForURL(`${bff.origin}/tests/js/fixtures/blank.html`);
+    assert.equal(bff.stats.logouts - logouts, 1, 'the BFF ended the session');
+    for (const p of others) {
+      await p.waitForFunction(() => window.failures.length > 0);
+      assert.deepEqual((await p.evaluate(() => window.failures)).map((f) => f.reason), ['logout']);
+      assert.equal(await p.evaluate(() => window.af.session()), null);
+    }
+    await context.close();
+  });
+});
+
+describe('token handler (Curity\'s OAuth Agent and API proxy, on another origin of the site)', () => {
+  let app, th, foreign, browser;
+  before(async () => {
+    app = await serveStatic(root);
+    th = await startTokenHandler({ spaOrigin: app.url, redirectPath: PAGE });
+    foreign = await startForeign();
+    browser = await launch('chromium');
+  });
+  after(async () => {
+    await browser?.close();
+    await th?.close();
+    await foreign?.close();
+    await app?.close();
+  });
+
+  const start = (extra = '') => `${app.url}${PAGE}?preset=token-handler&agent=${encodeURIComponent(th.agent)}&foreign=${encodeURIComponent(foreign.url)}${extra}`;
+
+  /** A new browser context logged in through the token handler; its first tab. */
+  async function loggedIn(extra = '') {
+    const context = await browser.newContext();
+    const { page, errors } = await open(context, start(extra));
+    await page.evaluate(() => { window.af.login({ returnTo: `${location.origin}${location.pathname}?done=1` }); });
+    await fillLogin(page, th.provider.issuer);
+    await page.waitForURL(new RegExp(`^${app.url}${PAGE}`));
+    await page.waitForFunction(() => window.ready === true);
+    return { context, page, errors };
+  }
+
+  test('login: login/start, the provider\'s form, back with a code that completeLogin() hands to login/end', async () => {
+    const logins = th.stats.logins;
+    const { context, page, errors } = await loggedIn();
+    assert.deepEqual(await page.evaluate(() => window.completed), { returnTo: `${app.url}${PAGE}?done=1` });
+    assert.equal(await page.evaluate(() => location.href), `${app.url}${PAGE}?done=1`, 'the code left the address bar');
+    assert.equal(th.stats.logins - logins, 1);
+    assert.equal((await page.evaluate(() => window.af.session())).sub, 'bob');
+    assert.deepEqual(await page.evaluate(() => window.callApi(1)), [{ status: 200, type: 'cors', body: { sub: 'bob', path: '/api/items?i=0' } }]);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('20 calls after the access cookie expired: one /refresh, 20 × 200; the header on every call to the BFF, never elsewhere', async () => {
+    const { context, page, errors } = await loggedIn();
+    await th.expireAccess();
+    const refreshes = th.stats.refreshes;
+    const requests = th.stats.requests.length;
+    const results = await page.evaluate(() => window.callApi(20));
+    assert.deepEqual(statuses(results), Array(20).fill(200));
+    assert.equal(th.stats.refreshes - refreshes, 1, 'one session refresh');
+    const events = await page.evaluate(() => window.events);
+    assert.equal(count(events, 'refresh-start'), 1);
+    assert.equal(count(events, 'retry'), 20);
+    const sent = th.stats.requests.slice(requests);
+    assert.equal(sent.length, 41, '20 calls, one refresh, 20 retries');
+    assert.ok(sent.every((r) => r.header === '1'), 'token-handler-version: 1 on every call');
+    assert.equal(th.stats.missingHeader, 0);
+    assert.deepEqual(await page.evaluate(() => window.callForeign()), { csrf: null, version: null, cookie: null });
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('three tabs, 20 calls each, after the access cookie expired: one /refresh for all of them', async () => {
+    const { context, page } = await loggedIn();
+    const tabs = [page];
+    for (let i = 0; i < 2; i++) tabs.push((await open(context, start())).page);
+    await th.expireAccess();
+    const refreshes = th.stats.refreshes;
+    const results = await Promise.all(tabs.map((p) => p.evaluate(() => window.callApi(20))));
+    assert.deepEqual(results.map(statuses), [Array(20).fill(200), Array(20).fill(200), Array(20).fill(200)]);
+    assert.equal(th.stats.refreshes - refreshes, 1, 'one /refresh across three tabs');
+    assert.equal(th.stats.refreshRefused, 0);
+    await context.close();
+  });
+
+  test('a refused refresh: 20 × 401, the hook once; without a hook, the page goes to the login and comes back', async () => {
+    const { context, page } = await loggedIn();
+    await th.revokeRefresh();
+    await th.expireAccess();
+    const results = await page.evaluate(() => window.callApi(20));
+    assert.deepEqual(statuses(results), Array(20).fill(401));
+    const failures = await page.evaluate(() => window.failures);
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0].code, 'session_expired');
+    assert.equal(failures[0].returnTo, `${app.url}${PAGE}?done=1`);
+    await context.close();
+
+    const second = await loggedIn('&nohook=1');
+    await th.revokeRefresh();
+    await th.expireAccess();
+    const logins = th.stats.logins;
+    // To login/start and the provider, which still has a login session for this browser and
+    // sends it straight back with a code.
+    await second.page.evaluate(() => { window.callApi(5); });
+    await waitFor(() => th.stats.logins - logins === 1);
+    await second.page.waitForURL(`${app.url}${PAGE}?done=1`);
+    await second.page.waitForFunction(() => window.ready === true);
+    assert.deepEqual(await second.page.evaluate(() => window.completed), { returnTo: `${app.url}${PAGE}?done=1` },
+      'back where the session was found over');
+    assert.equal(th.stats.logins - logins, 1);
+    assert.deepEqual(statuses(await second.page.evaluate(() => window.callApi(1))), [200]);
+    await second.context.close();
+  });
+
+  test('logout() in one tab reaches the other two; session() is cached until the session changes', async () => {
+    const { context, page } = await loggedIn();
+    const others = [];
+    for (let i = 0; i < 2; i++) others.push((await open(context, start())).page);
+    const asked = th.stats.session;
+    await others[0].evaluate(() => Promise.all([window.af.session(), window.af.session()]));
+    assert.equal(th.stats.session - asked, 1, 'two calls, one request');
+    // A refresh changes the session: the next session() asks again.
+    await th.expireAccess();
+    assert.deepEqual(statuses(await others[0].evaluate(() => window.callApi(1))), [200]);
+    await others[0].evaluate(() => window.af.session());
+    assert.equal(th.stats.session - asked, 2);
+
+    const logouts = th.stats.logouts;
+    await page.evaluate(() => { window.af.logout(); });
+    await page.waitForURL(`${th.provider.issuer}/**`);
+    assert.equal(th.stats.logouts - logouts, 1);
+    for (const p of others) {
+      await p.waitForFunction(() => window.failures.length > 0);
+      assert.deepEqual((await p.evaluate(() => window.failures)).map((f) => f.reason), ['logout']);
+      assert.equal(await p.evaluate(() => window.af.session()), null);
+    }
+    await context.close();
+  });
+});
