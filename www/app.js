@@ -1,21 +1,27 @@
 // The demo page: one authFetch, a login form, the server's knobs, and a timeline of every
 // attempt, wait and refresh, drawn as SVG. In OIDC mode (`./scripts/demo.sh --oidc` opens it
 // with ?oidc=<issuer>&api=<api>) the same page logs in through oidc-provider with PKCE and
-// DPoP-bound tokens, against an API that checks every proof.
+// DPoP-bound tokens, against an API that checks every proof. In BFF mode (`./scripts/demo.sh
+// --bff` opens it with ?bff=1, served by the BFF) it is a cookie-session app: no token in the
+// page, the BFF's session refreshed with one POST for any number of 401s.
 import init, { createAuthFetch } from '/pkg/oauth.js';
 
 await init();
 
-// OIDC mode is kept for the tab: the authorization server sends the browser back to `/`.
+// The mode is kept for the tab: a login sends the browser back to `/`.
 const query = new URLSearchParams(location.search);
 if (query.has('oidc')) {
   sessionStorage.setItem('reauth-demo-oidc', JSON.stringify({ issuer: query.get('oidc'), api: query.get('api') }));
 }
+if (query.has('bff')) sessionStorage.setItem('reauth-demo-bff', '1');
 const oidc = JSON.parse(sessionStorage.getItem('reauth-demo-oidc') ?? 'null');
+const bff = !oidc && sessionStorage.getItem('reauth-demo-bff') === '1';
 const api = oidc?.api ?? '';
 const control = oidc ? `${oidc.api}/demo` : '/demo';
 for (const el of document.querySelectorAll('.oidc-only')) el.hidden = !oidc;
-for (const el of document.querySelectorAll('.plain-only')) el.hidden = Boolean(oidc);
+for (const el of document.querySelectorAll('.bff-only')) el.hidden = !bff;
+for (const el of document.querySelectorAll('.plain-only')) el.hidden = Boolean(oidc) || bff;
+for (const el of document.querySelectorAll('.tokens-only')) el.hidden = bff;
 
 const $ = (id) => document.getElementById(id);
 const t0 = performance.now();
@@ -47,7 +53,7 @@ function hasProof(init) {
 }
 async function instrumentedFetch(input, init) {
   const url = typeof input === 'string' ? input : input.url ?? String(input);
-  const toAuthServer = oidc ? url.startsWith(oidc.issuer) : url.includes('/auth/');
+  const toAuthServer = oidc ? url.startsWith(oidc.issuer) : url.includes(bff ? '/bff/' : '/auth/');
   const call = toAuthServer ? undefined : callOf(url);
   const attempt = { start: now(), end: undefined, status: undefined, proof: hasProof(init) };
   if (attempt.proof) state.counts.proofs += 1;
@@ -69,9 +75,12 @@ async function instrumentedFetch(input, init) {
 
 const shared = {
   fetch: instrumentedFetch,
-  storage: 'session',
-  storageKey: oidc ? 'reauth-demo-oidc' : 'reauth-demo',
+  ...(bff ? {} : { storage: 'session' }),
+  storageKey: oidc ? 'reauth-demo-oidc' : bff ? 'reauth-demo-bff' : 'reauth-demo',
 };
+// BFF mode: Duende's endpoints, and the session refreshed by the page (this BFF's API answers
+// 401 once the session's access token expired).
+const bffOptions = bff && { bff: { preset: 'duende', refreshUrl: '/bff/refresh' } };
 // OIDC mode: the built-in refresh grant, DPoP, and a step-up hook that says what the API asked.
 const oauthOptions = oidc && {
   oauth: { issuer: oidc.issuer, clientId: 'spa-dpop', redirectUri: `${location.origin}/`, scope: 'openid offline_access' },
@@ -100,7 +109,7 @@ const ownRefresh = {
 };
 const authFetch = createAuthFetch({
   ...shared,
-  ...(oauthOptions || ownRefresh),
+  ...(oauthOptions || bffOptions || ownRefresh),
   onEvent(e) {
     if (e.type === 'refresh-start') {
       state.counts.refreshes += 1;
@@ -119,7 +128,7 @@ const authFetch = createAuthFetch({
   onAuthFailure(info) {
     // The redirect hook: back to the login view, once per failed refresh.
     state.authFailures.push(info.reason);
-    authFetch.clearTokens();
+    if (!bff) authFetch.clearTokens();
     showLogin(`Your session ended (${info.reason.replace('_', ' ')}${info.error ? `: ${info.error.message}` : ''}). Please log in again.`);
   },
 });
@@ -130,10 +139,11 @@ function showLogin(message) {
   $('login-message').hidden = !message;
   $('login-message').textContent = message ?? '';
 }
-function showApp() {
+function showApp(claims) {
   $('login-view').hidden = true;
   $('app-view').hidden = false;
-  $('token').textContent = (authFetch.accessToken ?? '').slice(0, 14) + '…';
+  if (bff) $('user').textContent = claims?.sub ?? '';
+  else $('token').textContent = (authFetch.accessToken ?? '').slice(0, 14) + '…';
 }
 
 $('login-form').addEventListener('submit', async (ev) => {
@@ -154,7 +164,12 @@ $('oidc-login').addEventListener('submit', (ev) => {
   ev.preventDefault();
   authFetch.login();
 });
+$('bff-login').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  authFetch.login({ returnTo: '/' });
+});
 $('logout').onclick = async () => {
+  if (bff) return authFetch.logout({ returnTo: '/' });
   if (oidc) await authFetch.logout();
   else authFetch.clearTokens();
   showLogin('Logged out.');
@@ -271,7 +286,8 @@ if (oidc) {
     history.replaceState(null, '', '/');
   }
 }
-if (authFetch.accessToken) showApp();
+const claims = bff ? await authFetch.session() : null;
+if (authFetch.accessToken || claims) showApp(claims);
 else if ($('login-view').hidden) showLogin();
 refreshServerStats();
 render();

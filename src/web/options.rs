@@ -113,7 +113,7 @@ pub struct BffConfig {
 /// `options.bff` as an object, as given (`headers` kept as the JS value, read by
 /// [`header_pairs`]).
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct BffFields {
     #[serde(default)]
     preset: Option<String>,
@@ -144,6 +144,18 @@ impl<'de> Deserialize<'de> for Preserved {
         serde_wasm_bindgen::preserve::deserialize(d).map(Preserved)
     }
 }
+
+/// The fields of `options.bff` (serde-wasm-bindgen reads only the fields a struct names, so
+/// others are looked for apart: a misspelling names the field meant).
+const BFF_KEYS: &[&str] = &[
+    "preset",
+    "url",
+    "headers",
+    "refreshUrl",
+    "userUrl",
+    "logoutUrl",
+    "returnParam",
+];
 
 const BFF_SHAPE: &str = "options.bff must be 'duende', 'token-handler' or { preset?, url?, headers?, refreshUrl?, userUrl?, logoutUrl?, returnParam? }";
 
@@ -398,29 +410,30 @@ fn bad(what: &str) -> JsValue {
 
 /// A `TypeError` for the first key of `value` that is no option, naming the closest one (a
 /// misspelling is otherwise silently ignored: serde reads only the keys it knows).
-fn unknown_option(value: &JsValue) -> Result<(), JsValue> {
+fn unknown_option(value: &JsValue, keys: &[&str], prefix: &str) -> Result<(), JsValue> {
     for key in js::keys(value)?.iter() {
         let Some(key) = key.as_string() else {
             continue;
         };
-        if KEYS.contains(&key.as_str()) {
+        if keys.contains(&key.as_str()) {
             continue;
         }
-        let mut closest = KEYS[0];
+        let mut closest = keys[0];
         let mut best = usize::MAX;
-        for known in KEYS {
+        for known in keys {
             let d = distance(key.as_bytes(), known.as_bytes());
             if d < best {
                 best = d;
                 closest = known;
             }
         }
-        let mut msg = String::from("options.");
-        msg.push_str(&key);
-        msg.push_str(" is not an option; did you mean ");
-        msg.push_str(closest);
-        msg.push('?');
-        return Err(bad(&msg));
+        return Err(bad(&js::concat(&[
+            prefix,
+            &key,
+            " is not an option; did you mean ",
+            closest,
+            "?",
+        ])));
     }
     Ok(())
 }
@@ -480,7 +493,7 @@ impl Options {
                 .unwrap_or_default();
             bad(&msg)
         })?;
-        unknown_option(value)?;
+        unknown_option(value, KEYS, "options.")?;
         let refresh = g.refresh.map(|h| h.0);
         let bff = match g.bff {
             Some(Preserved(v)) => Some(bff_config(&v, g.login_url.as_deref())?),
@@ -527,6 +540,8 @@ impl Options {
         let mut origins = match g.origins {
             None => match page_origin() {
                 Some(own) => vec![own],
+                // A cookie session's BFF endpoints say where to go (added below).
+                None if bff.is_some() => Vec::new(),
                 None => {
                     return Err(bad("options.origins is required where there is no page origin (Node): list the API origins"))
                 }
@@ -567,6 +582,9 @@ impl Options {
                     }
                 }
             }
+        }
+        if origins.is_empty() {
+            return Err(bad("options.origins is required where there is no page origin (Node): list the API origins"));
         }
         // A cookie session keeps no secret in storage (only which session this is), so tabs
         // share it through localStorage where there is one.
@@ -646,6 +664,7 @@ fn bff_config(value: &JsValue, login_url: Option<&str>) -> Result<BffConfig, JsV
             ..BffFields::default()
         },
         None if value.is_object() => {
+            unknown_option(value, BFF_KEYS, "options.bff.")?;
             serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
                 let e = JsValue::from(e);
                 let said = e

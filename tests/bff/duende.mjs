@@ -29,16 +29,19 @@ const localPath = (url) => (typeof url === 'string' && /^\/(?![/\\])/.test(url) 
  * Starts the BFF on 127.0.0.1 at a random port, then the provider with a confidential `bff`
  * client whose redirect URI is the BFF's `/bff/callback`. `accessTtl`: the provider's
  * access-token lifetime in seconds; `redirectForFetch`: `/api/*` without a session answers a
- * 302 to `/bff/login?returnUrl=…` (a misconfigured BFF) instead of 401; `fallback(req, res)`:
- * answers every path that is not the BFF's (else 404).
+ * 302 to `/bff/login?returnUrl=…` (a misconfigured BFF) instead of 401; `refreshEndpoint`:
+ * the API proxy does not refresh on its own (an expired access token is a 401 with
+ * `WWW-Authenticate: Bearer error="invalid_token"`) and `POST /bff/refresh` refreshes the
+ * session (204; 401 when the refresh token is refused, which ends it); `fallback(req, res)`:
+ * answers every path that is not the BFF's (else 404); `port`: the BFF's (default: any free one).
  * Resolves with { origin, provider, stats, endSession(), expireAccess(), close() }: `provider`
  * is the provider's handle; `stats` counts { apiRequests, unauthorized, userRequests,
  * serverRefreshes, refreshFailures, logins, logouts } and lists in `csrf` the
  * { method, path, header } of every request to `/bff/user` and `/api/*`.
  */
-export async function startDuendeBff({ accessTtl = 60, redirectForFetch = false, fallback } = {}) {
+export async function startDuendeBff({ accessTtl = 60, redirectForFetch = false, refreshEndpoint = false, fallback, port = 0 } = {}) {
   const server = createServer();
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  await new Promise((ok, fail) => server.once('error', fail).listen(port, '127.0.0.1', ok));
   const origin = `http://127.0.0.1:${server.address().port}`;
   const clientSecret = randomBytes(32).toString('hex');
   const provider = await startProvider({
@@ -179,14 +182,43 @@ export async function startDuendeBff({ accessTtl = 60, redirectForFetch = false,
   };
   app.all('/api/*rest', countApi, csrf, sessionRequired, express.raw({ type: () => true, limit: '1mb' }), proxy);
 
+  // POST /bff/refresh (with `refreshEndpoint`): the session's refresh, asked for by the page.
+  if (refreshEndpoint) {
+    app.post('/bff/refresh', csrf, requiresAuth(), async (req, res, next) => {
+      try {
+        await refresh(req);
+        res.status(204).end();
+      } catch (e) {
+        if (!e.refreshFailed) return next(e);
+        endHere(req);
+        unauthorized(res, 'session ended');
+      }
+    });
+  }
+
+  /** Ends the request's session on the server (eoc clears the cookie of a session set to
+   * undefined). */
+  function endHere(req) {
+    const { sid } = req.appSession;
+    ended.add(sid);
+    held.delete(sid);
+    refreshes.delete(sid);
+    req.appSession = undefined;
+  }
+
   /** Calls the resource with the session's access token, refreshed server-side as needed. */
   async function proxy(req, res, next) {
     try {
       let accessToken = req.appSession.access_token;
       try {
         // By the clock first (eoc's expires_at); then once more if the resource refuses it.
-        if (req.oidc.accessToken?.isExpired()) accessToken = await refresh(req);
+        // With `refreshEndpoint`, the page refreshes: the resource's 401 goes back to it.
+        if (!refreshEndpoint && req.oidc.accessToken?.isExpired()) accessToken = await refresh(req);
         let answer = await callResource(req, accessToken);
+        if (answer.status === 401 && refreshEndpoint) {
+          stats.unauthorized += 1;
+          return res.status(401).set('www-authenticate', 'Bearer error="invalid_token"').json({ error: 'invalid_token' });
+        }
         if (answer.status === 401) {
           accessToken = await refresh(req);
           answer = await callResource(req, accessToken);
@@ -196,13 +228,8 @@ export async function startDuendeBff({ accessTtl = 60, redirectForFetch = false,
         res.send(Buffer.from(await answer.arrayBuffer()));
       } catch (e) {
         if (!e.refreshFailed) throw e;
-        // The refresh token is gone (revoked, or refused): so is the session (eoc clears the
-        // cookie of a session set to undefined).
-        const { sid } = req.appSession;
-        ended.add(sid);
-        held.delete(sid);
-        refreshes.delete(sid);
-        req.appSession = undefined;
+        // The refresh token is gone (revoked, or refused): so is the session.
+        endHere(req);
         unauthorized(res, 'session ended');
       }
     } catch (e) {

@@ -69,11 +69,12 @@ async function waitFor(check) {
 const count = (list, item) => list.filter((x) => x === item).length;
 
 describe('Duende-style BFF (express-openid-connect in front of oidc-provider)', () => {
-  let bff, misconfigured, foreign, browser;
+  let bff, misconfigured, refreshing, foreign, browser;
   before(async () => {
     const fallback = (req, res) => sendFile(root, new URL(req.url, 'http://x').pathname, res);
     bff = await startDuendeBff({ fallback });
     misconfigured = await startDuendeBff({ fallback, redirectForFetch: true });
+    refreshing = await startDuendeBff({ fallback, refreshEndpoint: true });
     foreign = await startForeign();
     browser = await launch('chromium');
   });
@@ -81,6 +82,7 @@ describe('Duende-style BFF (express-openid-connect in front of oidc-provider)', 
     await browser?.close();
     await bff?.close();
     await misconfigured?.close();
+    await refreshing?.close();
     await foreign?.close();
   });
 
@@ -175,6 +177,30 @@ describe('Duende-style BFF (express-openid-connect in front of oidc-provider)', 
     const failures = await page.evaluate(() => window.failures);
     assert.equal(failures.length, 1);
     assert.equal(failures[0].code, 'session_expired');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('a BFF whose API answers 401 and lets the page refresh (refreshUrl): 20 calls → one POST, 20 retries, 20 × 200', async () => {
+    const context = await browser.newContext();
+    const url = `${refreshing.origin}${PAGE}?preset=duende&refresh=/bff/refresh&foreign=${encodeURIComponent(foreign.url)}`;
+    const { page, errors } = await open(context, url);
+    await page.evaluate(() => { window.af.login({ returnTo: location.pathname }); });
+    await fillLogin(page, refreshing.provider.issuer);
+    await page.waitForURL(`${refreshing.origin}${PAGE}`);
+    await page.waitForFunction(() => window.ready === true);
+    await refreshing.expireAccess();
+    const before = { refreshes: refreshing.stats.serverRefreshes, csrf: refreshing.stats.csrf.length };
+    const results = await page.evaluate(() => window.callApi(20));
+    assert.deepEqual(statuses(results), Array(20).fill(200));
+    assert.equal(refreshing.stats.serverRefreshes - before.refreshes, 1, 'one session refresh');
+    const sent = refreshing.stats.csrf.slice(before.csrf);
+    assert.equal(sent.filter((r) => r.path === '/bff/refresh').length, 1, 'one POST /bff/refresh');
+    assert.equal(sent.length, 41, '20 calls, the refresh, 20 retries');
+    assert.ok(sent.every((r) => r.header === '1'));
+    const events = await page.evaluate(() => window.events);
+    assert.equal(count(events, 'refresh-start'), 1);
+    assert.equal(count(events, 'retry'), 20);
     assert.deepEqual(errors, []);
     await context.close();
   });

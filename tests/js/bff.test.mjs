@@ -1,0 +1,123 @@
+// Cookie sessions (`bff`) in Node: what runs here without a cookie jar. The options and the
+// TypeErrors that name a wrong one; and the engine on a BFF's terms against a real HTTP server
+// on 127.0.0.1: the anti-CSRF header on every call to the BFF and none elsewhere, one session
+// refresh (a POST) for a burst of 401s and one retry each, a refused refresh ending the session
+// with the hook once, and no token anywhere. (The cookie itself is the browser's: the Chromium
+// tests, bff-browser.test.mjs, run against real BFFs.)
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { createAuthFetch } from 'reauth';
+import { createAuthFetch as createOAuthFetch } from 'reauth/oauth';
+
+/** A BFF in miniature: `/api/*` answers 401 until the session is refreshed (`POST /refresh`),
+ * which `refuse` makes answer 401; every request's anti-CSRF header is recorded. */
+async function startBff() {
+  const state = { live: false, refuse: false, refreshes: 0, seen: [] };
+  const server = createServer((req, res) => {
+    state.seen.push({ method: req.method, path: req.url, header: req.headers['token-handler-version'] ?? null, authorization: req.headers.authorization ?? null });
+    if (req.method === 'POST' && req.url === '/agent/refresh') {
+      state.refreshes += 1;
+      if (state.refuse) return res.writeHead(401).end();
+      // A refresh that takes a moment, as a token endpoint does.
+      return setTimeout(() => { state.live = true; res.writeHead(204).end(); }, 30);
+    }
+    if (req.url.startsWith('/api/')) {
+      if (!state.live) return res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ path: req.url }));
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${server.address().port}`, state, close: () => new Promise((ok) => { server.closeAllConnections(); server.close(ok); }) };
+}
+
+const typeError = (options, message) => assert.throws(() => createAuthFetch(options), (e) => {
+  assert.equal(e.name, 'TypeError');
+  assert.match(e.message, message);
+  return true;
+});
+
+test('bff options: a TypeError names what is wrong', () => {
+  typeError({ bff: 'auth0', origins: ['https://bff.example.com'] }, /^createAuthFetch: options\.bff must be 'duende', 'token-handler' or \{/);
+  typeError({ bff: 42, origins: ['https://bff.example.com'] }, /options\.bff must be/);
+  typeError({ bff: 'token-handler', origins: ['https://bff.example.com'] }, /options\.bff\.url is required with 'token-handler': the OAuth Agent's URL/);
+  typeError({ bff: { preset: 'duende', refreshURL: '/x' }, origins: ['https://bff.example.com'] }, /options\.bff\.refreshURL is not an option; did you mean refreshUrl\?/);
+  typeError({ bff: { url: 'https://bff.example.com', headers: { 'X-CSRF': 1 } } }, /options\.bff\.headers must be a record of header names and string values/);
+  typeError({ bff: { url: 'ftp://bff.example.com' } }, /options\.bff\.url must be an http\(s\) URL/);
+  typeError({ bff: 'duende', origins: ['https://bff.example.com'] }, /options\.bff\.url is required where there is no page origin \(Node\)/);
+  // No refresh hook needed with bff; without either, the core says what it needs.
+  typeError({ origins: ['https://api.example.com'] }, /options\.refresh is required/);
+  assert.throws(() => createOAuthFetch({ bff: { preset: 'duende', url: 'https://bff.example.com' }, oauth: { tokenEndpoint: 'https://as.example.com/token', clientId: 'spa' }, origins: ['https://bff.example.com'] }),
+    /options\.bff is a cookie session: no tokens in the page, so no options\.oauth or options\.dpop with it/);
+});
+
+describe('the engine on a BFF\'s terms (Node, a real server; no cookie jar)', () => {
+  let bff, foreign;
+  before(async () => {
+    bff = await startBff();
+    foreign = await startBff();
+  });
+  after(async () => {
+    await bff?.close();
+    await foreign?.close();
+  });
+
+  test('20 calls → 20 × 401 → one POST to the refresh endpoint → 20 retries → 20 × 200; the header everywhere on the BFF, nowhere else', async () => {
+    const failures = [];
+    const events = [];
+    const af = createAuthFetch({
+      bff: { preset: 'token-handler', url: `${bff.url}/agent` },
+      onAuthFailure: (i) => failures.push(i),
+      onEvent: (e) => events.push(e.type),
+    });
+    assert.equal(af.accessToken, null);
+    assert.throws(() => af.setTokens('t'), /setTokens: a cookie session \(options\.bff\) keeps no tokens in the page/);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => af(`${bff.url}/api/items?i=${i}`).then((r) => r.status)));
+    assert.deepEqual(results, Array(20).fill(200));
+    assert.equal(bff.state.refreshes, 1, 'one session refresh for 20 401s');
+    assert.equal(events.filter((e) => e === 'retry').length, 20);
+    assert.equal(bff.state.seen.length, 41);
+    assert.ok(bff.state.seen.every((r) => r.header === '1' && r.authorization === null), 'the header on every request; no token');
+    await af(`${foreign.url}/api/x`);
+    assert.deepEqual(foreign.state.seen.map((r) => r.header), [null], 'another origin gets no header');
+    assert.deepEqual(failures, []);
+
+    // The refresh endpoint refuses: the session is over; the hook once for a burst.
+    bff.state.live = false;
+    bff.state.refuse = true;
+    const ended = await Promise.all(Array.from({ length: 5 }, () => af(`${bff.url}/api/items`).then((r) => r.status)));
+    assert.deepEqual(ended, Array(5).fill(401));
+    assert.equal(bff.state.refreshes, 2);
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0].reason, 'refresh_failed');
+    assert.equal(failures[0].error.code, 'session_expired');
+  });
+
+  test('the app\'s refresh hook instead of an endpoint: anything but null refreshes, null ends the session', async () => {
+    bff.state.live = false;
+    bff.state.refuse = false;
+    let calls = 0;
+    const failures = [];
+    const af = createAuthFetch({
+      bff: { url: bff.url, headers: { 'token-handler-version': '1' } },
+      origins: [bff.url],
+      async refresh(ctx) {
+        calls += 1;
+        assert.equal(ctx.refreshToken, null, 'no marker leaves the module');
+        if (calls > 1) return null;
+        bff.state.live = true;
+        return true;
+      },
+      onAuthFailure: (i) => failures.push(i.reason),
+    });
+    const first = await Promise.all(Array.from({ length: 3 }, () => af(`${bff.url}/api/a`).then((r) => r.status)));
+    assert.deepEqual(first, [200, 200, 200]);
+    bff.state.live = false;
+    const second = await Promise.all(Array.from({ length: 3 }, () => af(`${bff.url}/api/a`).then((r) => r.status)));
+    assert.deepEqual(second, [401, 401, 401]);
+    assert.equal(calls, 2);
+    assert.deepEqual(failures, ['refresh_failed']);
+  });
+});
