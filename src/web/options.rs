@@ -680,6 +680,31 @@ fn bff_config(value: &JsValue, login_url: Option<&str>) -> Result<BffConfig, JsV
         None => return Err(bad(BFF_SHAPE)),
     };
     let preset = f.preset.as_deref().map(preset_of).transpose()?;
+    // The preset's anti-CSRF header, return parameter, and endpoints under its `url`: refresh,
+    // user, login, logout (in the order of `URL_OPTIONS`).
+    let (header, param, paths): (Option<Header>, &str, [Option<&str>; 4]) = match preset {
+        Some(Preset::Duende) => (
+            Some(("X-CSRF", "1")),
+            "returnUrl",
+            [
+                None,
+                Some("/bff/user"),
+                Some("/bff/login"),
+                Some("/bff/logout"),
+            ],
+        ),
+        Some(Preset::TokenHandler) => (
+            Some(("token-handler-version", "1")),
+            "returnTo",
+            [
+                Some("/refresh"),
+                Some("/session"),
+                Some("/login/start"),
+                Some("/logout"),
+            ],
+        ),
+        None => (None, "returnTo", [None; 4]),
+    };
     let base = match &f.url {
         Some(u) => Some(absolute(u, "options.bff.url")?),
         None if preset == Some(Preset::TokenHandler) => {
@@ -688,57 +713,53 @@ fn bff_config(value: &JsValue, login_url: Option<&str>) -> Result<BffConfig, JsV
         None => page_origin(),
     };
     let base = base.map(|b| String::from(b.trim_end_matches('/')));
-    let under = |path: &str| -> Result<Option<String>, JsValue> {
-        match &base {
-            Some(b) => Ok(Some(js::concat(&[b, path]))),
-            None => Err(bad(
-                "options.bff.url is required where there is no page origin (Node)",
-            )),
-        }
-    };
-    let given = |url: &Option<String>, name: &str| -> Result<Option<String>, JsValue> {
-        url.as_deref().map(|u| absolute(u, name)).transpose()
-    };
-    let (headers, refresh, user, login, logout, param) = match preset {
-        Some(Preset::Duende) => (
-            vec![(String::from("X-CSRF"), String::from("1"))],
-            None,
-            under("/bff/user")?,
-            under("/bff/login")?,
-            under("/bff/logout")?,
-            "returnUrl",
-        ),
-        Some(Preset::TokenHandler) => (
-            vec![(String::from("token-handler-version"), String::from("1"))],
-            under("/refresh")?,
-            under("/session")?,
-            under("/login/start")?,
-            under("/logout")?,
-            "returnTo",
-        ),
-        None => (Vec::new(), None, None, None, None, "returnTo"),
-    };
-    let refresh_url = match &f.refresh_url {
-        Some(url) => given(url, "options.bff.refreshUrl")?,
-        None => refresh,
-    };
-    let headers = match &f.headers {
-        Some(Preserved(h)) => header_pairs(h)?,
-        None => headers,
+    // Each endpoint: as given (`null`: none), else the preset's under `url`.
+    let given: [Option<Option<&str>>; 4] = [
+        f.refresh_url.as_ref().map(Option::as_deref),
+        f.user_url.as_deref().map(Some),
+        login_url.map(Some),
+        f.logout_url.as_deref().map(Some),
+    ];
+    let mut urls: [Option<String>; 4] = Default::default();
+    for (i, url) in urls.iter_mut().enumerate() {
+        *url = match (given[i], paths[i], &base) {
+            (Some(Some(u)), _, _) => Some(absolute(u, URL_OPTIONS[i])?),
+            (Some(None), _, _) | (None, None, _) => None,
+            (None, Some(path), Some(b)) => Some(js::concat(&[b, path])),
+            (None, Some(_), None) => {
+                return Err(bad(
+                    "options.bff.url is required where there is no page origin (Node)",
+                ))
+            }
+        };
+    }
+    let [refresh_url, user_url, login_url, logout_url] = urls;
+    let headers = match (&f.headers, header) {
+        (Some(Preserved(h)), _) => header_pairs(h)?,
+        (None, Some((name, value))) => vec![(String::from(name), String::from(value))],
+        (None, None) => Vec::new(),
     };
     Ok(BffConfig {
         preset,
         headers,
         refresh_url,
-        user_url: given(&f.user_url, "options.bff.userUrl")?.or(user),
-        login_url: login_url
-            .map(|u| absolute(u, "options.loginUrl"))
-            .transpose()?
-            .or(login),
-        logout_url: given(&f.logout_url, "options.bff.logoutUrl")?.or(logout),
+        user_url,
+        login_url,
+        logout_url,
         return_param: f.return_param.unwrap_or_else(|| String::from(param)),
     })
 }
+
+/// A header's name and value.
+type Header = (&'static str, &'static str);
+
+/// The options that name a BFF's endpoints, in the order `bff_config` keeps them.
+const URL_OPTIONS: [&str; 4] = [
+    "options.bff.refreshUrl",
+    "options.bff.userUrl",
+    "options.loginUrl",
+    "options.bff.logoutUrl",
+];
 
 /// `url` resolved against the page's base URL (as fetch would), or a `TypeError` naming the
 /// option when it is no http(s) URL.
