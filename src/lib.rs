@@ -20,7 +20,8 @@
 //!
 //! ```text
 //!   web::exports             createAuthFetch, parseChallenges
-//!   web::{oauth, dpop}       OAuth 2.0 and DPoP, through the seams of web::Above
+//!   web::{oauth, dpop, bff}  OAuth 2.0 and DPoP; cookie sessions behind a backend-for-
+//!                            frontend: through the seams of web::Above
 //!   web::{mod, send, flight, page}   the 401 engine: one call, the refresh flight, events
 //!   web::{options, store, response, wait}   options, storage and locks, responses, waiting
 //!   web::js                  bindings and glue

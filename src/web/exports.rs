@@ -1,5 +1,5 @@
 //! The module's exports: `createAuthFetch` and `parseChallenges`. The top of the shell: it puts
-//! the core and the layer above it (OAuth and DPoP) together, and imports from every layer;
+//! the core and the layer above it (OAuth and DPoP, or a cookie session's BFF) together, and imports from every layer;
 //! none imports it.
 
 use alloc::rc::Rc;

@@ -8,7 +8,9 @@
 //!   exports      createAuthFetch, parseChallenges: puts the core and the layer above together
 //!   ────────────────────────────────────────────────────────────────────────────────────────
 //!   above        oauth (login with PKCE, the refresh grant, revocation) and dpop (key pair,
-//!                proofs, nonces): reach the core only through the seams of [`Above`]
+//!                proofs, nonces); bff (cookie sessions behind a backend-for-frontend: the
+//!                session refresh, the BFF's login, logout and user): reach the core only
+//!                through the seams of [`Above`]
 //!   ────────────────────────────────────────────────────────────────────────────────────────
 //!   core         this file (the authFetch object and its members, the session shared by
 //!                storage key), send (one call), flight (the single-flight refresh, hooks,
@@ -24,8 +26,11 @@
 //!
 //! The seams of [`Above`]: a built-in refresh (for an `authFetch` without a `refresh` hook), a
 //! send for tokens that layer binds (a DPoP proof per request, nonce retries), a step-up login
-//! when the app has no `onStepUp`, a logout (forget the key), and a refresh token that came
-//! after a logout (revoke it). The methods that layer adds to `authFetch` (`login`, …) are put
+//! when the app has no `onStepUp`, a logout (forget the key), a refresh token that came
+//! after a logout (revoke it), and a login after a failed re-authentication (a BFF's). With
+//! `options.bff` the core sends each call with the cookie and the BFF's anti-CSRF header
+//! instead of a token (`send::with_session`), and the session stands in for a token in its
+//! state machine (`TokenSet::session`). The methods that layer adds to `authFetch` (`login`, …) are put
 //! on by [`exports`]. The core names no type of the layer above and keeps none of its state.
 //!
 //! Data flows one way: request → session (token, or wait) → fetch → policy → session (refresh
