@@ -1,6 +1,6 @@
 //! The module's exports: `createAuthFetch` and `parseChallenges`. The top of the shell: it puts
-//! the core and the layer above it (OAuth and DPoP, or a cookie session's BFF) together, and imports from every layer;
-//! none imports it.
+//! the core and the layer above it (OAuth and DPoP, or a cookie session's BFF) together, and
+//! imports from every layer; none imports it.
 
 use alloc::rc::Rc;
 use alloc::vec::Vec;
