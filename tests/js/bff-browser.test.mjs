@@ -134,8 +134,9 @@ describe('Duende-style BFF (express-openid-connect in front of oidc-provider)', 
     await context.close();
   });
 
-  test('the session ends at the BFF: 20 calls → 20 × 401, the hook once (session_expired, returnTo), no refresh request', async () => {
+  test('the session ends at the BFF: 20 calls → 20 × 401, the hook once (session_expired, returnTo), no refresh request; the other tab hears it', async () => {
     const { context, page, errors } = await loggedIn();
+    const other = (await open(context, start())).page;
     await bff.endSession();
     const results = await page.evaluate(() => window.callApi(20));
     assert.deepEqual(statuses(results), Array(20).fill(401));
@@ -149,6 +150,9 @@ describe('Duende-style BFF (express-openid-connect in front of oidc-provider)', 
     assert.equal(count(events, 'refresh-start'), 1);
     assert.equal(count(events, 'retry'), 0);
     assert.equal(await page.evaluate(() => window.af.session()), null, 'session() says logged out');
+    // The other tab made no call: it hears of the end as a logout.
+    await other.waitForFunction(() => window.failures.length > 0);
+    assert.deepEqual((await other.evaluate(() => window.failures)).map((f) => f.reason), ['logout']);
     assert.deepEqual(errors, []);
     await context.close();
   });
