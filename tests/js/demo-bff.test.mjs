@@ -4,26 +4,16 @@
 // 20 calls on the timeline, and a session that ends.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium, root } from './helpers.mjs';
+import { launchChromium, root, startLauncher } from './helpers.mjs';
 
 const artifacts = join(root, 'target/e2e');
 let launcher, url, browser;
 
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
-  launcher = spawn(process.execPath, [join(root, 'demo-server/bff.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  url = await new Promise((ok, fail) => {
-    launcher.stdout.on('data', (d) => {
-      out += d;
-      const m = /BFF mode: (\S+)/.exec(out);
-      if (m) ok(m[1]);
-    });
-    launcher.on('exit', (code) => fail(new Error(`the launcher exited (${code}): ${out}`)));
-  });
+  ({ url, launcher } = await startLauncher('bff.mjs', 'BFF'));
   browser = await launchChromium();
 });
 after(async () => {

@@ -3,10 +3,9 @@
 // person would; the timeline shows the proofs, a nonce retry and the refresh.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium, root } from './helpers.mjs';
+import { launchChromium, root, startLauncher } from './helpers.mjs';
 
 const artifacts = join(root, 'target/e2e');
 let launcher, url, browser;
@@ -14,16 +13,7 @@ let launcher, url, browser;
 before(async () => {
   assert.ok(existsSync(join(root, 'target/debug/reauth-demo')), 'build it first: cargo build -p reauth-demo');
   mkdirSync(artifacts, { recursive: true });
-  launcher = spawn(process.execPath, [join(root, 'demo-server/oidc.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  url = await new Promise((ok, fail) => {
-    launcher.stdout.on('data', (d) => {
-      out += d;
-      const m = /OIDC mode: (\S+)/.exec(out);
-      if (m) ok(m[1]);
-    });
-    launcher.on('exit', (code) => fail(new Error(`the launcher exited (${code}): ${out}`)));
-  });
+  ({ url, launcher } = await startLauncher('oidc.mjs', 'OIDC'));
   browser = await launchChromium();
 });
 after(async () => {

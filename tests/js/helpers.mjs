@@ -1,7 +1,7 @@
 // Shared test helpers: a static file server on 127.0.0.1 (random port), Debian's Chromium via
 // playwright-core (engines.mjs has the three engines), the packed package and scratch projects that install it, and the shared
 // WWW-Authenticate vectors.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,6 +55,22 @@ export async function serveStatic(dir, route = () => false) {
 }
 
 export { launchChromium } from './engines.mjs';
+
+/** Starts one of the demo's launchers (`demo-server/<script>`, on any free port) and resolves
+ * with `{ url, launcher }` once it prints the line `<mode> mode: <url>`. */
+export async function startLauncher(script, mode) {
+  const launcher = spawn(process.execPath, [join(root, 'demo-server', script), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise((ok, fail) => {
+    launcher.stdout.on('data', (d) => {
+      out += d;
+      const m = new RegExp(`${mode} mode: (\\S+)`).exec(out);
+      if (m) ok(m[1]);
+    });
+    launcher.on('exit', (code) => fail(new Error(`the launcher exited (${code}): ${out}`)));
+  });
+  return { url, launcher };
+}
 
 /** Runs a command; returns its stdout (throws with its stderr when it fails). */
 export const run = (cmd, args, cwd) =>
