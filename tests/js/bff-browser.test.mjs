@@ -1,4 +1,5 @@
-// Cookie sessions behind a backend-for-frontend (`bff`), in Chromium, against real servers: a
+// Cookie sessions behind a backend-for-frontend (`bff`), in each engine (Chromium, Firefox,
+// WebKit), against real servers: a
 // Duende-style BFF built on express-openid-connect and a token handler with Curity's OAuth
 // Agent endpoints, both in front of the real oidc-provider. The page holds only the BFF's
 // HttpOnly cookie. Node runs none of this: its fetch has no cookie jar.
@@ -6,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { root, sendFile, serveStatic } from './helpers.mjs';
-import { launch } from './engines.mjs';
+import { engineName, engines, launch } from './engines.mjs';
 import { startDuendeBff } from '../bff/duende.mjs';
 import { startTokenHandler } from '../bff/token-handler.mjs';
 
@@ -68,7 +69,8 @@ async function waitFor(check) {
 }
 const count = (list, item) => list.filter((x) => x === item).length;
 
-describe('Duende-style BFF (express-openid-connect in front of oidc-provider)', () => {
+for (const engine of engines) {
+describe(`${engineName[engine]}: Duende-style BFF (express-openid-connect in front of oidc-provider)`, () => {
   let bff, misconfigured, refreshing, foreign, browser;
   before(async () => {
     const fallback = (req, res) => sendFile(root, new URL(req.url, 'http://x').pathname, res);
@@ -76,7 +78,7 @@ describe('Duende-style BFF (express-openid-connect in front of oidc-provider)', 
     misconfigured = await startDuendeBff({ fallback, redirectForFetch: true });
     refreshing = await startDuendeBff({ fallback, refreshEndpoint: true });
     foreign = await startForeign();
-    browser = await launch('chromium');
+    browser = await launch(engine);
   });
   after(async () => {
     await browser?.close();
@@ -227,13 +229,13 @@ describe('Duende-style BFF (express-openid-connect in front of oidc-provider)', 
   });
 });
 
-describe('token handler (Curity\'s OAuth Agent and API proxy, on another origin of the site)', () => {
+describe(`${engineName[engine]}: token handler (Curity's OAuth Agent and API proxy, on another origin of the site)`, () => {
   let app, th, foreign, browser;
   before(async () => {
     app = await serveStatic(root);
     th = await startTokenHandler({ spaOrigin: app.url, redirectPath: PAGE });
     foreign = await startForeign();
-    browser = await launch('chromium');
+    browser = await launch(engine);
   });
   after(async () => {
     await browser?.close();
@@ -354,3 +356,4 @@ describe('token handler (Curity\'s OAuth Agent and API proxy, on another origin 
     await context.close();
   });
 });
+}
