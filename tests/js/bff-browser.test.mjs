@@ -1,8 +1,8 @@
 // Cookie sessions behind a backend-for-frontend (`bff`), in each engine (Chromium, Firefox,
-// WebKit), against real servers: a
-// Duende-style BFF built on express-openid-connect and a token handler with Curity's OAuth
-// Agent endpoints, both in front of the real oidc-provider. The page holds only the BFF's
-// HttpOnly cookie. Node runs none of this: its fetch has no cookie jar.
+// WebKit), against real servers: a Duende-style BFF built on express-openid-connect and a token
+// handler with Curity's OAuth Agent endpoints, both in front of the real oidc-provider. The page
+// holds only the BFF's HttpOnly cookie. Node's fetch has no cookie jar: bff.test.mjs runs there
+// what can (the options, the engine against a plain server).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
