@@ -30,7 +30,7 @@ use web_sys::{Response, Url};
 
 use super::js::{self, coded_error, type_error, Init, SESSION_EXPIRED};
 use super::options::{available, BffConfig, Preset, StorageKind, TokenSet};
-use super::send::with_session;
+use super::send::{is_opaque_redirect, with_session};
 use super::{Above, Shell};
 
 /// The cookie-session layer of one `authFetch`.
@@ -94,10 +94,7 @@ async fn ask(
         .await?
         .dyn_into()?;
     let status = r.status();
-    if status == 401
-        || status == 403
-        || js::get(&r, &js::name("type")).as_string().as_deref() == Some("opaqueredirect")
-    {
+    if status == 401 || status == 403 || is_opaque_redirect(&r) {
         return Ok(None);
     }
     if !r.ok() {

@@ -26,12 +26,13 @@
 //!
 //! The seams of [`Above`]: a built-in refresh (for an `authFetch` without a `refresh` hook), a
 //! send for tokens that layer binds (a DPoP proof per request, nonce retries), a step-up login
-//! when the app has no `onStepUp`, a logout (forget the key), a refresh token that came
-//! after a logout (revoke it), and a login after a failed re-authentication (a BFF's). With
+//! when the app has no `onStepUp`, a logout (forget the key), a refresh token that came after
+//! a logout (revoke it), and a login after a failed re-authentication (a BFF's). With
 //! `options.bff` the core sends each call with the cookie and the BFF's anti-CSRF header
 //! instead of a token (`send::with_session`), and the session stands in for a token in its
-//! state machine (`TokenSet::session`). The methods that layer adds to `authFetch` (`login`, …) are put
-//! on by [`exports`]. The core names no type of the layer above and keeps none of its state.
+//! state machine (`TokenSet::session`). The methods that layer adds to `authFetch` (`login`,
+//! …) are put on by [`exports`]. The core names no type of the layer above and keeps none of
+//! its state.
 //!
 //! Data flows one way: request → session (token, or wait) → fetch → policy → session (refresh
 //! flight) → retry. Every decision is the core's ([`crate::session`], [`crate::policy`],

@@ -494,7 +494,7 @@ pub(super) fn with_session(init: &JsValue, bff: &BffConfig) -> Result<JsValue, J
 }
 
 /// Whether a response is a redirect fetch was told not to follow (`redirect: 'manual'`).
-fn is_opaque_redirect(response: &JsValue) -> bool {
+pub(super) fn is_opaque_redirect(response: &JsValue) -> bool {
     js::get(response, &js::name("type")).as_string().as_deref() == Some("opaqueredirect")
 }
 
