@@ -106,11 +106,6 @@ async fn ask(
     JsFuture::from(r.json()?).await.map(Some)
 }
 
-/// An error for a BFF that answered without what it should have.
-fn no_session(what: &str) -> JsValue {
-    coded_error("login_required", Some(what))
-}
-
 /// Duende's claims, `[{ type, value }]`, as an object: a claim that occurs more than once
 /// becomes an array of its values.
 fn claims_object(list: &Array) -> JsValue {
@@ -157,14 +152,13 @@ fn return_address(to: &str, endpoint: &str) -> String {
     }
 }
 
-/// `returnTo` of a member's options object, else the page's URL.
+/// `returnTo` of a member's options object, if it gives one.
 fn return_to_of(options: &JsValue) -> Option<String> {
-    let given = if options.is_object() {
+    if options.is_object() {
         js::get(options, &js::name("returnTo")).as_string()
     } else {
         None
-    };
-    given.or_else(js::page_href)
+    }
 }
 
 /// The sessionStorage key of the return address of a token handler's login in progress.
@@ -187,7 +181,12 @@ async fn login(sh: Rc<Shell>, return_to: Option<String>) -> Result<JsValue, JsVa
     if b.preset == Some(Preset::TokenHandler) {
         let body = ask(&sh, b, endpoint, Some(Object::new().into()), true)
             .await?
-            .ok_or_else(|| no_session("the token handler refused to start a login"))?;
+            .ok_or_else(|| {
+                coded_error(
+                    "login_required",
+                    Some("the token handler refused to start a login"),
+                )
+            })?;
         let Some(url) = js::get(&body, &js::name("authorizationUrl")).as_string() else {
             return Err(coded_error(
                 "invalid_response",
@@ -272,11 +271,7 @@ impl Bff {
     /// the end-session URL its `/logout` answers; `returnTo` is passed on where the BFF takes it.
     async fn logout(self: Rc<Self>, sh: Rc<Shell>, options: JsValue) -> Result<JsValue, JsValue> {
         let b = config(&sh, "logout")?;
-        let return_to = if options.is_object() {
-            js::get(&options, &js::name("returnTo")).as_string()
-        } else {
-            None
-        };
+        let return_to = return_to_of(&options);
         let target = match b.preset {
             Some(Preset::TokenHandler) => {
                 let url = match &b.logout_url {
@@ -330,7 +325,7 @@ impl Default for Bff {
 
 /// `authFetch.login(options?)`: see [`login`]; `returnTo` defaults to the page's URL.
 async fn login_member(sh: Rc<Shell>, options: JsValue) -> Result<JsValue, JsValue> {
-    let return_to = return_to_of(&options);
+    let return_to = return_to_of(&options).or_else(js::page_href);
     login(sh, return_to).await
 }
 
