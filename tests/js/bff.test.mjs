@@ -13,7 +13,7 @@ import { createAuthFetch as createOAuthFetch } from 'reauth/oauth';
 /** A BFF in miniature: `/api/*` answers 401 until the session is refreshed (`POST /refresh`),
  * which `refuse` makes answer 401; every request's anti-CSRF header is recorded. */
 async function startBff() {
-  const state = { live: false, refuse: false, refreshes: 0, seen: [] };
+  const state = { live: false, refuse: false, refreshes: 0, unauthorized: 0, seen: [] };
   const server = createServer((req, res) => {
     state.seen.push({ method: req.method, path: req.url, header: req.headers['token-handler-version'] ?? null, authorization: req.headers.authorization ?? null });
     if (req.method === 'POST' && req.url === '/agent/refresh') {
@@ -23,7 +23,10 @@ async function startBff() {
       return setTimeout(() => { state.live = true; res.writeHead(204).end(); }, 30);
     }
     if (req.url.startsWith('/api/')) {
-      if (!state.live) return res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+      if (!state.live) {
+        state.unauthorized += 1;
+        return res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ path: req.url }));
     }
@@ -77,8 +80,11 @@ describe('the engine on a BFF\'s terms (Node, a real server; no cookie jar)', ()
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => af(`${bff.url}/api/items?i=${i}`).then((r) => r.status)));
     assert.deepEqual(results, Array(20).fill(200));
     assert.equal(bff.state.refreshes, 1, 'one session refresh for 20 401s');
-    assert.equal(events.filter((e) => e === 'retry').length, 20);
-    assert.equal(bff.state.seen.length, 41);
+    // Each 401 retried once (a call that reached the server after the refresh needed none).
+    const retries = events.filter((e) => e === 'retry').length;
+    assert.ok(bff.state.unauthorized >= 1);
+    assert.equal(retries, bff.state.unauthorized);
+    assert.equal(bff.state.seen.length, 21 + retries, 'the 20 calls, the refresh, a retry per 401');
     assert.ok(bff.state.seen.every((r) => r.header === '1' && r.authorization === null), 'the header on every request; no token');
     await af(`${foreign.url}/api/x`);
     assert.deepEqual(foreign.state.seen.map((r) => r.header), [null], 'another origin gets no header');

@@ -42,7 +42,7 @@ test('BFF mode: login at the BFF, one session refresh for 20 calls, X-CSRF on ea
   const settled = (n) => page.waitForFunction((k) => window.demo.calls.length >= k && window.demo.calls.every((c) => c.end !== undefined), n);
   await page.click('#call-one');
   await settled(1);
-  // Expire the session's access token, fire 20: one POST /bff/refresh, 20 retries, 20 × 200.
+  // Expire the session's access token, fire 20: one POST /bff/refresh, the retries, 20 × 200.
   await page.click('#expire');
   await page.waitForTimeout(1100);
   const before = await stats();
@@ -52,7 +52,11 @@ test('BFF mode: login at the BFF, one session refresh for 20 calls, X-CSRF on ea
   assert.equal(s.refreshes - before.refreshes, 1, 'one session refresh');
   assert.deepEqual(await page.evaluate(() => window.demo.calls.slice(1).map((c) => c.status)), Array(20).fill(200));
   assert.equal(await page.textContent('#c-refreshes'), '1');
-  assert.equal(await page.textContent('#c-retries'), '20');
+  // A retry for each 401 (a call the browser queued until after the refresh went out with the
+  // new cookie and needed none).
+  const retries = Number(await page.textContent('#c-retries'));
+  assert.ok(retries >= 1);
+  assert.equal(retries, Number(await page.textContent('#c-401')));
   assert.equal(await page.evaluate(() => window.demo.refreshes.length), 1, 'the refresh lane shows it');
   await page.waitForTimeout(100);
   await page.locator('body').screenshot({ path: join(artifacts, 'timeline-bff.png') });
