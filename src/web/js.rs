@@ -87,6 +87,9 @@ extern "C" {
     /// `f.bind(null, a)`.
     #[wasm_bindgen(method, js_name = bind)]
     fn bind1(this: &Callable, ctx: &JsValue, a: f64) -> Function;
+    /// `f.bind(null, a, b)`.
+    #[wasm_bindgen(method, js_name = bind)]
+    fn bind2(this: &Callable, ctx: &JsValue, a: &JsValue, b: &JsValue) -> Function;
 
     /// A JS string, for the two string operations the hot path asks of it.
     pub type Text;
@@ -182,6 +185,11 @@ pub fn call2(f: &Function, this: &JsValue, a: &JsValue, b: &JsValue) -> Result<J
 /// `f.bind(null, a, b, c)`.
 pub fn bind3(f: &Function, a: &JsValue, b: &JsValue, c: f64) -> Function {
     f.unchecked_ref::<Callable>().bind3(&JsValue::NULL, a, b, c)
+}
+
+/// `f.bind(null, a, b)`.
+pub fn bind2(f: &Function, a: &JsValue, b: &JsValue) -> Function {
+    f.unchecked_ref::<Callable>().bind2(&JsValue::NULL, a, b)
 }
 
 /// `f.bind(null, a)`.

@@ -14,7 +14,9 @@
 //!
 //! The success path (a Bearer token, a request that can go now, its body reusable as given)
 //! makes no Rust future and no closure: the fetch promise is chained to one long-lived response
-//! handler, bound to the request (`Function.prototype.bind`). A response with an error status,
+//! handler, bound to the request (`Function.prototype.bind`), and, for a call with an `init`
+//! (which may carry a signal), to one long-lived rejection handler the same way: an aborted
+//! call rejects with the abort's reason whatever error fetch gave. A response with an error status,
 //! a request that must wait for a refresh, a body that must be read first (a `Request`, a
 //! stream), or a DPoP-bound token (each request's proof is signed first) takes
 //! the async path.
@@ -249,6 +251,28 @@ fn unless_aborted(signal: Option<&AbortSignal>, response: JsValue) -> Result<JsV
         Some(s) if s.aborted() => Err(s.reason()),
         _ => Ok(response),
     }
+}
+
+/// What a call whose fetch rejected rejects with: the abort's reason where the call was
+/// aborted before it settled (WebKit can reject an aborted fetch with its network error), else
+/// fetch's own error.
+fn aborted_or(signal: Option<&AbortSignal>, error: JsValue) -> JsValue {
+    match signal {
+        Some(s) if s.aborted() => s.reason(),
+        _ => error,
+    }
+}
+
+thread_local! {
+    /// The success path's rejection handler for calls with a signal, shared by every call
+    /// (bound per call to its input and init): see [`aborted_or`].
+    static ON_REJECTION: Function = Closure::<dyn Fn(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
+        |input: JsValue, init: JsValue, error: JsValue| {
+            Err(aborted_or(signal_of(&input, &init).as_ref(), error))
+        },
+    )
+    .into_js_value()
+    .unchecked_into();
 }
 
 /// Looks at a request to an allowed origin (see [`Prepared`]).
@@ -775,7 +799,13 @@ impl Shell {
                 Admit::Send(ticket) => {
                     let sent = self.send_with(&input, &init);
                     let bound = js::bind3(&self.on_response, &input, &init, pack(ticket));
-                    sent.unchecked_ref::<js::Thenable>().then(&bound).into()
+                    let sent: &js::Thenable = sent.unchecked_ref();
+                    if init.is_undefined() {
+                        // `authFetch(url)`: no signal to look at.
+                        return sent.then(&bound).into();
+                    }
+                    let rejected = ON_REJECTION.with(|f| js::bind2(f, &input, &init));
+                    sent.then2(&bound, &rejected).into()
                 }
                 Admit::Wait(id) | Admit::Refresh(id) => {
                     let req = Req {
@@ -837,7 +867,9 @@ impl Shell {
 
     /// Sends `req` (admitted with `ticket`) and handles what comes back.
     async fn sent(self: Rc<Self>, req: Req, ticket: Ticket) -> Result<JsValue, JsValue> {
-        let response = settled(&self.send(&req)).await?;
+        let response = settled(&self.send(&req))
+            .await
+            .map_err(|e| aborted_or(req.signal.as_ref(), e))?;
         if self.wants_refresh(&response) {
             return self.after_response(req, ticket, response).await;
         }
@@ -885,7 +917,9 @@ impl Shell {
             match step {
                 Unauthorized::RetryNow(t) => {
                     self.emit_retry(|| req.url());
-                    response = settled(&self.send(&req)).await?;
+                    response = settled(&self.send(&req))
+                        .await
+                        .map_err(|e| aborted_or(req.signal.as_ref(), e))?;
                     ticket = t;
                     if !self.wants_refresh(&response) {
                         return Ok(response);

@@ -95,3 +95,27 @@ test('reauth/inline in Node is the Node entry (the "node" condition); its own lo
     console.log(parseChallenges('Basic realm=x')[0].params[0][1]);`], { encoding: 'utf8' });
   assert.equal(out.trim(), 'x');
 });
+
+test('an aborted call rejects with the abort\'s reason even when its fetch rejects with a network error (as WebKit can)', async () => {
+  // A fetch that, like WebKit when an abort and a dropped connection meet, rejects an aborted
+  // request with a TypeError instead of the abort's reason. First attempts (the success path)
+  // and retries (after a 401 and a refresh) alike.
+  let attempt = 0;
+  const fetch = (input, init) => {
+    attempt += 1;
+    if (attempt === 1 && String(input).includes('retry')) {
+      return Promise.resolve(new Response('', { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } }));
+    }
+    return new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(new TypeError('Load failed'))));
+  };
+  const af = createAuthFetch({ origins: ['https://api.example.com'], fetch, refresh: () => 'at-2' });
+  af.setTokens('at-1');
+  for (const path of ['first', 'retry']) {
+    attempt = 0;
+    const controller = new AbortController();
+    const call = af(`https://api.example.com/${path}`, { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await assert.rejects(call, (e) => e.name === 'AbortError', path);
+  }
+});
