@@ -3,27 +3,45 @@
 // the load ends: its calls wait for it.
 const mark = Symbol.for('reauth.authFetch');
 const report = (e) => (globalThis.reportError ?? console.error)(e);
+// What an authFetch wraps (itself when it is none): the module is never fetched through an
+// authFetch, which would wait for the very load it is making (`globalThis.fetch = authFetch`).
+const plain = (f) => { for (let i = 0; i < 9 && typeof f?.[mark] === 'function'; i++) f = f[mark]; return f; };
+const fetchAtImport = plain(globalThis.fetch);
+// A page or a worker loads the module as soon as an instance is made; a server (SSR, Node, an
+// edge runtime) on the first call.
+const page = typeof document === 'object' || typeof WorkerGlobalScope === 'function';
 
-/** The API of an entry over `glue` (a build's glue module; `oauth`: the OAuth build's);
- * `source()` gives the module where `init()` is called without input. */
-export function loader(glue, source, oauth = false) {
+/** The API of an entry over `glue` (a build's glue module; `oauth`: the OAuth build's).
+ * `source()` gives the module where `init()` is called without input; `fallback()`, when that
+ * source is not there (a bundler that did not emit the .wasm), its bytes from the inline build,
+ * imported only then; `sync()`, the bytes at once where they can be read so (Node), or nothing. */
+export function loader(glue, source, oauth = false, fallback, sync) {
   let ready = false;
   let loading;
 
   /** Loads the module from `input`, by default from the entry's source. Every call returns the
    * same load; a failed one can be retried. */
   function init(input) {
-    if (ready) return Promise.resolve();
-    loading ??= fetchModule(input, source)
+    if (ready || (input === undefined && loadSync())) return Promise.resolve();
+    loading ??= fetchModule(input, source, input === undefined && fallback)
       .then((module_or_path) => glue.default({ module_or_path }))
       .then(() => { ready = true; }, (e) => { loading = undefined; throw explained(e); });
     return loading;
   }
 
+  /** Instantiates the module at once when `sync` can read it; whether it is ready. */
+  function loadSync() {
+    if (!ready && sync && !loading) {
+      try { const bytes = sync(); if (bytes) api.initSync(bytes); } catch { /* loaded the other way */ }
+      sync = undefined;
+    }
+    return ready;
+  }
+
   /** Creates an `authFetch` (see the README): at once once the module is loaded; before that,
    * one whose calls (and `ready`) wait for the load, which starts now. */
   function createAuthFetch(options) {
-    if (ready) return glue.createAuthFetch(options);
+    if (loadSync()) return glue.createAuthFetch(options);
     let real;
     const queue = [];
     const made = () => (real ? Promise.resolve(real) : init().then(() => {
@@ -46,16 +64,16 @@ export function loader(glue, source, oauth = false) {
     // the global fetch wraps the same.
     const g = globalThis.fetch;
     f[mark] = options?.fetch ?? (typeof g?.[mark] === 'function' ? g[mark] : g);
-    made().catch(() => {}); // starts the load; its error reaches the calls and `ready`
+    if (page) made().catch(() => {}); // starts the load; its error reaches the calls and `ready`
     return f;
   }
 
-  return {
+  const api = {
     init,
     createAuthFetch,
     /** Parses a `WWW-Authenticate` header value into its challenges. */
     parseChallenges(header) {
-      if (!ready) throw new Error('reauth: await init() (or authFetch.ready) before parseChallenges');
+      if (!loadSync()) throw new Error('reauth: await init() (or authFetch.ready) before parseChallenges');
       return glue.parseChallenges(header);
     },
     /** Instantiates the module from its bytes or a compiled module (or `{ module }`), at once. */
@@ -65,6 +83,7 @@ export function loader(glue, source, oauth = false) {
       ready = true;
     },
   };
+  return api;
 }
 
 /** The module inside an inline entry (`gzipped`: gzip, base64), unpacked as it compiles (so
@@ -84,9 +103,27 @@ export function unpack(gzipped) {
   return new Response(wasm, { headers: { 'content-type': 'application/wasm' } });
 }
 
-async function fetchModule(input, source) {
-  let r = await (input ?? source());
-  if (typeof r === 'string' || r instanceof URL || r instanceof Request) r = await fetch(r);
+/** The file `name` beside the module at `base`, read at once where that can be (a file: URL
+ * and Node's `process.getBuiltinModule`); nothing elsewhere. */
+export function readBeside(name, base) {
+  const url = new URL(name, base);
+  const fs = url.protocol === 'file:' ? globalThis.process?.getBuiltinModule?.('node:fs') : undefined;
+  return fs?.readFileSync(url);
+}
+
+/** The module from `input`, else from `source()`; when that fails and there is a `fallback`,
+ * from it (the first error is the one reported when both fail). */
+async function fetchModule(input, source, fallback) {
+  try { return await fetched(await (input ?? source())); } catch (e) {
+    if (!fallback) throw e;
+    try { return await fallback(); } catch { throw e; }
+  }
+}
+
+async function fetched(r) {
+  if (typeof r === 'string' || r instanceof URL || r instanceof Request) {
+    r = await (fetchAtImport ?? plain(globalThis.fetch))(r);
+  }
   if (!(r instanceof Response)) return r;
   if (!r.ok) throw new Error(`reauth: could not load its .wasm (HTTP ${r.status} from ${r.url})`);
   const type = r.headers.get('content-type');
@@ -94,8 +131,8 @@ async function fetchModule(input, source) {
   const bytes = await r.arrayBuffer(); // (streaming compilation needs that type; some servers send another)
   const head = new Uint8Array(bytes.slice(0, 4));
   if (String(head) === '0,97,115,109') return bytes;
-  const page = head[0] === 60 || /html/.test(type) ? ' (an HTML page?)' : '';
-  throw new Error(`reauth: ${r.url || 'the .wasm'} answered ${type || 'no content type'}${page}, not the module; `
+  const html = head[0] === 60 || /html/.test(type) ? ' (an HTML page?)' : '';
+  throw new Error(`reauth: ${r.url || 'the .wasm'} answered ${type || 'no content type'}${html}, not the module; `
     + 'serve the .wasm as a static file');
 }
 

@@ -1,11 +1,12 @@
-// The entry for Node (the core: the 401 engine): Node's fetch cannot read file: URLs, so the
-// module is read from disk and instantiated at import; init() resolves at once.
-import { readFileSync } from 'node:fs';
+// The entry for servers (the core: the 401 engine): Node, SSR, prerendering, edge runtimes.
+// Importing it does nothing. At first use the module is read from the .wasm beside this file
+// where it can be at once (Node, unbundled), else loaded from the inline build's bytes, a chunk
+// imported only then (a server bundle, an edge runtime, no file system).
 import * as glue from './reauth.js';
-import { loader } from './loader.js';
+import { loader, readBeside, unpack } from './loader.js';
 
-const api = loader(glue);
-api.initSync(readFileSync(new URL('./reauth_bg.wasm', import.meta.url)));
-/** The module is ready at import in Node; this resolves at once. */
-export default function init(_input) { return Promise.resolve(); }
+const api = loader(glue, () => import('./reauth_wasm.js').then((m) => unpack(m.default)), false,
+  undefined, () => readBeside('reauth_bg.wasm', import.meta.url));
+/** Loads the module; optional (authFetch waits for the load itself); in Node it is instant. */
+export default api.init;
 export const { createAuthFetch, initSync, parseChallenges } = api;

@@ -537,13 +537,17 @@ impl Options {
                 "options.refresh is required: a function that returns new tokens (or options.oauth, for the built-in refresh grant)",
             ));
         }
+        // Server rendering (Node, an edge runtime: no window, no worker): the instance a
+        // module makes for the page is made there too, so what only a page has is not asked for
+        // (see below); it sends no token where no origin is listed.
+        let server = js::place().is_none();
         let mut origins = match g.origins {
             None => match page_origin() {
                 Some(own) => vec![own],
                 // A cookie session's BFF endpoints say where to go (added below).
-                None if bff.is_some() => Vec::new(),
+                None if bff.is_some() || server => Vec::new(),
                 None => {
-                    return Err(bad("options.origins is required where there is no page origin (Node): list the API origins"))
+                    return Err(bad("options.origins is required where there is no page origin: list the API origins"))
                 }
             },
             Some(Strings(list)) => {
@@ -583,8 +587,10 @@ impl Options {
                 }
             }
         }
-        if origins.is_empty() {
-            return Err(bad("options.origins is required where there is no page origin (Node): list the API origins"));
+        if origins.is_empty() && !server {
+            return Err(bad(
+                "options.origins is required where there is no page origin: list the API origins",
+            ));
         }
         // A cookie session keeps no secret in storage (only which session this is), so tabs
         // share it through localStorage where there is one.
@@ -593,9 +599,15 @@ impl Options {
             (None, Some(_)) if available(StorageKind::Local) => StorageKind::Local,
             (None, _) => StorageKind::Memory,
         };
-        if storage != StorageKind::Memory && !available(storage) {
-            return Err(bad("options.storage names a Web Storage area this environment does not have (use 'memory')"));
-        }
+        // On a server, nothing outlives the process or is shared with a tab: memory it is.
+        let storage = match storage {
+            StorageKind::Memory => storage,
+            _ if available(storage) => storage,
+            _ if server => StorageKind::Memory,
+            _ => {
+                return Err(bad("options.storage names a Web Storage area this environment does not have (use 'memory')"))
+            }
+        };
         let timeout_ms = match g.refresh_timeout_ms {
             Some(ms) if ms == f64::INFINITY => None,
             Some(ms) if !(ms.is_finite() && ms >= 0.0) => {
@@ -611,12 +623,12 @@ impl Options {
         let shared = storage == StorageKind::Local;
         let cross_tab = match g.cross_tab {
             None => shared,
-            Some(true) if !shared => {
+            Some(true) if !shared && !server => {
                 return Err(bad(
                     "options.crossTab needs storage: 'local' (tabs share tokens through it)",
                 ))
             }
-            Some(on) => on,
+            Some(on) => on && shared,
         };
         #[cfg(not(feature = "oauth"))]
         let dpop = false;
@@ -726,9 +738,11 @@ fn bff_config(value: &JsValue, login_url: Option<&str>) -> Result<BffConfig, JsV
             (Some(Some(u)), _, _) => Some(absolute(u, URL_OPTIONS[i])?),
             (Some(None), _, _) | (None, None, _) => None,
             (None, Some(path), Some(b)) => Some(js::concat(&[b, path])),
+            // On a server there is no cookie to send: no endpoint.
+            (None, Some(_), None) if js::place().is_none() => None,
             (None, Some(_), None) => {
                 return Err(bad(
-                    "options.bff.url is required where there is no page origin (Node)",
+                    "options.bff.url is required where there is no page origin",
                 ))
             }
         };

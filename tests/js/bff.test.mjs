@@ -49,7 +49,6 @@ test('bff options: a TypeError names what is wrong', () => {
   typeError({ bff: { preset: 'duende', refreshURL: '/x' }, origins: ['https://bff.example.com'] }, /options\.bff\.refreshURL is not an option; did you mean refreshUrl\?/);
   typeError({ bff: { url: 'https://bff.example.com', headers: { 'X-CSRF': 1 } } }, /options\.bff\.headers must be a record of header names and string values/);
   typeError({ bff: { url: 'ftp://bff.example.com' } }, /options\.bff\.url must be an http\(s\) URL/);
-  typeError({ bff: 'duende', origins: ['https://bff.example.com'] }, /options\.bff\.url is required where there is no page origin \(Node\)/);
   // No refresh hook needed with bff; without either, the core says what it needs.
   typeError({ origins: ['https://api.example.com'] }, /options\.refresh is required/);
   assert.throws(() => createOAuthFetch({ bff: { preset: 'duende', url: 'https://bff.example.com' }, oauth: { tokenEndpoint: 'https://as.example.com/token', clientId: 'spa' }, origins: ['https://bff.example.com'] }),

@@ -141,6 +141,27 @@ describe(engineName[engine], () => {
     });
   }
 
+  for (const where of ['window', 'worker']) {
+    test(`globalThis.fetch = authFetch at startup, before the module has loaded, in a ${where}: every entry loads it and then routes fetch() through reauth`, async () => {
+      for (const entry of ['index', 'inline', 'oauth', 'oauth-inline']) {
+        await ctl.reset();
+        const p = await context.newPage();
+        try {
+          await p.goto(`${server.url}/tests/js/fixtures/global-fetch.html?entry=/pkg/${entry}.js${where === 'worker' ? '&worker=1' : ''}`);
+          await p.waitForFunction(() => window.loaded !== undefined, null, { timeout: 15000 });
+          const got = await p.evaluate(() => window.loaded);
+          assert.deepEqual(got, { ready: 'ready', statuses: [200, 200], refreshed: ['rt-0'], token: 'at-1' }, entry);
+        } finally {
+          await p.close();
+        }
+        const st = await ctl.state();
+        assert.equal(st.refreshCalls, 1, `${entry}: one refresh for both calls`);
+        assert.deepEqual(st.requests.filter((q) => q.path.startsWith('/api/g')).map((q) => q.auth).sort(),
+          ['Bearer at-0', 'Bearer at-0', 'Bearer at-1', 'Bearer at-1'], `${entry}: each call sent with the token, retried with the new one`);
+      }
+    });
+  }
+
   test('calls that wait for a refresh with an AbortSignal leave nothing behind in wasm memory', async () => {
     const out = await page.evaluate(async () => {
       const { glue } = window;
