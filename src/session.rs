@@ -36,7 +36,7 @@ impl FlightId {
 }
 
 /// What a request carries through its life: the token generation it was sent with, the epoch
-/// when it was admitted, and whether a refresh already served it.
+/// when it was admitted, and whether it already had its retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ticket {
     generation: u64,
@@ -45,7 +45,7 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    /// Whether this request already had its one retry (or waited through a successful refresh).
+    /// Whether this request already had its one retry.
     pub fn is_spent(&self) -> bool {
         self.spent
     }
@@ -112,8 +112,9 @@ pub enum Unauthorized {
     Wait(FlightId),
     /// Hand the 401 back to the caller.
     HandBack {
-        /// Whether to report `retry_unauthorized` to the app: true for the first retried
-        /// request per token generation whose retry was refused too.
+        /// Whether to report `retry_unauthorized` to the app: true for the first request per
+        /// token generation whose retry with that generation was refused too, unless a newer
+        /// generation's was reported already.
         report_retry_failure: bool,
     },
 }
@@ -356,11 +357,19 @@ impl Session {
     /// A request that waited from admission for a refresh that ended with `outcome`: send it
     /// now with the token there is. `admitted` is the epoch it was admitted in (from
     /// [`Session::epoch`] at admission).
+    ///
+    /// After a success this is the request's first attempt, with the new token: a 401 for it
+    /// is like any other (it starts or joins a refresh, and the request has its one retry), and
+    /// no retry of it was refused. After a failure its 401 is handed back: a refresh ended
+    /// since it was admitted, and another would fail the same way.
     pub fn after_wait(&self, admitted: u64, outcome: Outcome) -> Ticket {
-        Ticket {
-            generation: self.generation,
-            epoch: admitted,
-            spent: outcome == Outcome::Succeeded,
+        match outcome {
+            Outcome::Succeeded => self.ticket(false),
+            Outcome::Failed => Ticket {
+                generation: self.generation,
+                epoch: admitted,
+                spent: false,
+            },
         }
     }
 
@@ -372,8 +381,15 @@ impl Session {
     /// A 401 that the policy says a refresh could answer, for a request sent with `ticket`.
     pub fn unauthorized(&mut self, ticket: Ticket) -> Unauthorized {
         if ticket.spent {
-            let report = self.retry_failure_reported != Some(ticket.generation);
-            self.retry_failure_reported = Some(ticket.generation);
+            // Reported at most once per token set, in the order of the sets: once a newer set's
+            // refused retry was reported, an older one's, answered late, is not (however the
+            // answers for several token sets interleave).
+            let report = self
+                .retry_failure_reported
+                .is_none_or(|g| g < ticket.generation);
+            if report {
+                self.retry_failure_reported = Some(ticket.generation);
+            }
             return Unauthorized::HandBack {
                 report_retry_failure: report,
             };

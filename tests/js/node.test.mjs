@@ -119,3 +119,41 @@ test('an aborted call rejects with the abort\'s reason even when its fetch rejec
     await assert.rejects(call, (e) => e.name === 'AbortError', path);
   }
 });
+
+test('issue 29: a call that waited through a refresh and whose first attempt is refused refreshes once and retries once, and no retry_unauthorized is reported for it', async () => {
+  // A server whose tokens rotate under the app: it accepts only `current`, and replaces at-1
+  // right after taking it once (call a's retry), so b's first attempt with at-1 is refused.
+  let current = 'at-0';
+  const sent = [];
+  const fetch = async (input, init) => {
+    const auth = new Headers(init?.headers).get('authorization');
+    const path = String(input).split('/').pop();
+    sent.push([path, auth]);
+    const ok = auth === `Bearer ${current}`;
+    if (ok && current === 'at-1') current = 'at-2';
+    return new Response('', ok ? { status: 200 } : { status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } });
+  };
+  const refreshes = [];
+  let release;
+  const refresh = () => {
+    refreshes.push(refreshes.length + 1);
+    if (refreshes.length === 1) {
+      // Held until call b has been admitted and waits; then a token the server replaces.
+      return new Promise((ok) => { release = () => { current = 'at-1'; ok('at-1'); }; });
+    }
+    return 'at-2';
+  };
+  const failures = [];
+  const af = createAuthFetch({ origins: ['https://api.example.com'], fetch, refresh, onAuthFailure: (f) => failures.push(f.reason) });
+  af.setTokens('at-old');
+  const a = af('https://api.example.com/a');
+  while (!release) await new Promise((r) => setTimeout(r, 1));
+  const b = af('https://api.example.com/b'); // admitted during the refresh: waits for it
+  await new Promise((r) => setTimeout(r, 5));
+  release();
+  assert.deepEqual([(await a).status, (await b).status], [200, 200]);
+  assert.deepEqual(failures, [], 'no hook: no retry was refused');
+  assert.deepEqual(refreshes, [1, 2], 'b\'s refused first attempt refreshed once more');
+  assert.deepEqual(sent.filter(([p]) => p === 'a'), [['a', 'Bearer at-old'], ['a', 'Bearer at-1']]);
+  assert.deepEqual(sent.filter(([p]) => p === 'b'), [['b', 'Bearer at-1'], ['b', 'Bearer at-2']], 'b: its first attempt, then its one retry');
+});
