@@ -12,10 +12,9 @@ const fetchAtImport = plain(globalThis.fetch);
 const page = typeof document === 'object' || typeof WorkerGlobalScope === 'function';
 
 /** The API of an entry over `glue` (a build's glue module; `oauth`: the OAuth build's).
- * `source()` gives the module where `init()` is called without input; `fallback()`, when that
- * source is not there (a bundler that did not emit the .wasm), its bytes from the inline build,
- * imported only then; `sync()`, the bytes at once where they can be read so (Node), or nothing. */
-export function loader(glue, source, oauth = false, fallback, sync) {
+ * `source()` gives the module where `init()` is called without input; `sync()`, the bytes at
+ * once where they can be read so (Node), or nothing. */
+export function loader(glue, source, oauth = false, sync) {
   let ready = false;
   let loading;
 
@@ -23,7 +22,7 @@ export function loader(glue, source, oauth = false, fallback, sync) {
    * same load; a failed one can be retried. */
   function init(input) {
     if (ready || (input === undefined && loadSync())) return Promise.resolve();
-    loading ??= fetchModule(input, source, input === undefined && fallback)
+    loading ??= Promise.resolve(input ?? source()).then(fetched)
       .then((module_or_path) => glue.default({ module_or_path }))
       .then(() => { ready = true; }, (e) => { loading = undefined; throw explained(e); });
     return loading;
@@ -111,21 +110,12 @@ export function readBeside(name, base) {
   return fs?.readFileSync(url);
 }
 
-/** The module from `input`, else from `source()`; when that fails and there is a `fallback`,
- * from it (the first error is the one reported when both fail). */
-async function fetchModule(input, source, fallback) {
-  try { return await fetched(await (input ?? source())); } catch (e) {
-    if (!fallback) throw e;
-    try { return await fallback(); } catch { throw e; }
-  }
-}
-
 async function fetched(r) {
   if (typeof r === 'string' || r instanceof URL || r instanceof Request) {
     r = await (fetchAtImport ?? plain(globalThis.fetch))(r);
   }
   if (!(r instanceof Response)) return r;
-  if (!r.ok) throw new Error(`reauth: could not load its .wasm (HTTP ${r.status} from ${r.url})`);
+  if (!r.ok) throw new Error(`reauth: could not load its .wasm (HTTP ${r.status} from ${r.url})${unemitted}`);
   const type = r.headers.get('content-type');
   if (type === 'application/wasm') return r; // compiled as it streams in
   const bytes = await r.arrayBuffer(); // (streaming compilation needs that type; some servers send another)
@@ -133,8 +123,11 @@ async function fetched(r) {
   if (String(head) === '0,97,115,109') return bytes;
   const html = head[0] === 60 || /html/.test(type) ? ' (an HTML page?)' : '';
   throw new Error(`reauth: ${r.url || 'the .wasm'} answered ${type || 'no content type'}${html}, not the module; `
-    + 'serve the .wasm as a static file');
+    + `serve the .wasm as a static file${unemitted}`);
 }
+
+// Where a bundler did not emit the .wasm: the entry that needs none.
+const unemitted = ' (a bundler that emits no .wasm, such as esbuild or Rollup: import \'reauth/inline\' instead)';
 
 // A page whose Content-Security-Policy refuses WebAssembly: say which directive to add.
 const explained = (e) => (/Content.Security.Policy|CSP|unsafe-eval/i.test(e?.message)

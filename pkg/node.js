@@ -6,7 +6,7 @@ import * as glue from './reauth.js';
 import { loader, readBeside, unpack } from './loader.js';
 
 const api = loader(glue, () => import('./reauth_wasm.js').then((m) => unpack(m.default)), false,
-  undefined, () => readBeside('reauth_bg.wasm', import.meta.url));
+  () => readBeside('reauth_bg.wasm', import.meta.url));
 /** Loads the module; optional (authFetch waits for the load itself); in Node it is instant. */
 export default api.init;
 export const { createAuthFetch, initSync, parseChallenges } = api;

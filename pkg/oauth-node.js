@@ -6,7 +6,7 @@ import * as glue from './reauth_oauth.js';
 import { loader, readBeside, unpack } from './loader.js';
 
 const api = loader(glue, () => import('./reauth_oauth_wasm.js').then((m) => unpack(m.default)), true,
-  undefined, () => readBeside('reauth_oauth_bg.wasm', import.meta.url));
+  () => readBeside('reauth_oauth_bg.wasm', import.meta.url));
 /** Loads the module; optional (authFetch waits for the load itself); in Node it is instant. */
 export default api.init;
 export const { createAuthFetch, initSync, parseChallenges } = api;

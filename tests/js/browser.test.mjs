@@ -104,28 +104,12 @@ describe(engineName[engine], () => {
     }
   });
 
-  test('a .wasm the server does not have (a bundler that emits none; an SPA\'s history fallback answers HTML): the main entry loads the inline bytes, a chunk fetched only then', async () => {
-    const fetched = [];
-    for (const how of ['default', 'early']) {
-      // /spa/…: the .wasm answered with the app's HTML page; /pkg/…: missing.wasm is a 404.
-      assert.deepEqual(await load(how, 'index', fetched, '&spa=1'), how === 'default' ? { works: true } : { works: true, early: 'reauth: await init() (or authFetch.ready) before parseChallenges' }, how);
-    }
-    assert.ok(fetched.includes('/spa/pkg/reauth_wasm.js'), fetched.join('\n'));
-    const normal = [];
-    await load('default', 'index', normal);
-    assert.deepEqual(normal.filter((u) => /reauth_(bg\.wasm|wasm\.js)$/.test(u)), ['/pkg/reauth_bg.wasm'], 'where the .wasm is there, the chunk is never fetched');
-    assert.deepEqual(await open('first-call.html?entry=/spa/pkg/index.js'), {
-      before: { accessToken: null, type: 'function', readyIsPromise: true },
-      call: { status: 200, text: 'ok', sent: ['Bearer early'] },
-      after: { accessToken: 'early', parsed: 'Basic' },
-      badOption: 'TypeError: createAuthFetch: options.onAuthFail is not an option; did you mean onAuthFailure?',
-    }, 'an app that calls first');
-  });
-
-  test('a .wasm given to init() and answered with an HTML page fails with an error that says so', async () => {
-    const got = await load('html');
-    assert.equal(got.html, `reauth: ${server.url}/spa/pkg/reauth_bg.wasm answered text/html; charset=utf-8 (an HTML page?), not the module; serve the .wasm as a static file`);
-    assert.equal(got.works, true, 'and init() without input then loads it');
+  test('a .wasm URL answered with an HTML page (an SPA\'s history fallback) fails each call with an error that says so', async () => {
+    const got = await open('first-call.html?entry=/spa/pkg/index.js');
+    const said = new RegExp(`^Error: reauth: ${server.url}/spa/pkg/reauth_bg\\.wasm answered text/html; charset=utf-8 \\(an HTML page\\?\\), not the module; serve the \\.wasm as a static file \\(a bundler that emits no \\.wasm, such as esbuild or Rollup: import 'reauth/inline' instead\\)$`);
+    assert.match(got.callError ?? JSON.stringify(got), said, 'the call');
+    assert.match(got.readyError, said, 'ready');
+    assert.match(got.again, said, 'a later call tries again, and says the same');
   });
 
   test('under a strict CSP with \'wasm-unsafe-eval\' and Trusted Types both entries work; without it, init() names the directive', async () => {
@@ -151,6 +135,21 @@ describe(engineName[engine], () => {
     const missing = await load('missing', 'inline');
     assert.match(missing.missing, /could not load its \.wasm \(HTTP 404/);
     assert.equal(missing.works, true);
+  });
+
+  test('the entry Angular\'s bundler picks (its es2015 condition: pkg/split.js, pkg/oauth-split.js) loads the module from its own chunk at first use, fetching no .wasm', async () => {
+    for (const entry of ['split', 'oauth-split']) {
+      const fetched = [];
+      assert.deepEqual(await load('default', entry, fetched), { works: true }, entry);
+      assert.ok(fetched.some((u) => /reauth(_oauth)?_wasm\.js$/.test(u)), fetched.join('\n'));
+      assert.deepEqual(fetched.filter((u) => u.endsWith('.wasm')), [], entry);
+    }
+    assert.deepEqual(await open('first-call.html?entry=/pkg/split.js'), {
+      before: { accessToken: null, type: 'function', readyIsPromise: true },
+      call: { status: 200, text: 'ok', sent: ['Bearer early'] },
+      after: { accessToken: 'early', parsed: 'Basic' },
+      badOption: 'TypeError: createAuthFetch: options.onAuthFail is not an option; did you mean onAuthFailure?',
+    });
   });
 
   test('reauth/inline without Uint8Array.fromBase64 (before Chrome 140, Firefox 133, Safari 18.2) decodes with atob', async () => {

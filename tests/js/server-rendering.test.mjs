@@ -58,10 +58,13 @@ before(async () => {
 after(() => api.close());
 
 const entries = ['reauth', 'reauth/inline', 'reauth/oauth', 'reauth/oauth/inline'];
-const files = ['index.js', 'inline.js', 'node.js', 'oauth.js', 'oauth-inline.js', 'oauth-node.js'];
+const file = (f) => new URL(f, `file://${pkg}/`).href;
+// The entries that load in Node by themselves (index.js and oauth.js fetch their .wasm by URL,
+// which Node's fetch cannot read from a file).
+const files = ['inline.js', 'node.js', 'split.js', 'oauth-inline.js', 'oauth-node.js', 'oauth-split.js'];
 
 test('importing any entry (by name, and each file) compiles nothing and throws nothing; the first use loads the module', async () => {
-  for (const name of [...entries, ...files.map((f) => new URL(f, `file://${pkg}/`).href)]) {
+  for (const name of [...entries, ...files.map(file)]) {
     const got = await run(`${counting}
       const m = await import(${JSON.stringify(name)});
       const atImport = compiled;
@@ -69,6 +72,13 @@ test('importing any entry (by name, and each file) compiles nothing and throws n
       const parsed = m.parseChallenges('Bearer error=invalid_token')[0].scheme;
       console.log(JSON.stringify({ atImport, loaded: compiled > 0, parsed }));`);
     assert.deepEqual(got, { atImport: 0, loaded: true, parsed: 'Bearer' }, name);
+  }
+  for (const name of ['index.js', 'oauth.js'].map(file)) {
+    const got = await run(`${counting}
+      const m = await import(${JSON.stringify(name)});
+      m.createAuthFetch({ origins: ['https://api.example.com'], refresh: () => null });
+      console.log(JSON.stringify({ compiled }));`);
+    assert.deepEqual(got, { compiled: 0 }, `${name}: an instance made on a server loads nothing until used`);
   }
 });
 
@@ -128,10 +138,10 @@ test('the instance a module makes for the page, made on a server: no throw, memo
   assert.equal(api.state.token - tokensBefore, 0, 'the 401 without a listed origin refreshed nothing');
 });
 
-test('globalThis.fetch = authFetch before the module has loaded (the browser entries in Node: the .wasm is a file: URL fetch cannot read, so the inline bytes load): no deadlock', async () => {
-  for (const entry of ['index.js', 'oauth.js']) {
+test('globalThis.fetch = authFetch before the module has loaded, in Node: no deadlock, whichever entry', async () => {
+  for (const entry of [...entries, ...files.map(file)]) {
     const got = await run(`
-      const { createAuthFetch } = await import(${JSON.stringify(new URL(entry, `file://${pkg}/`).href)});
+      const { createAuthFetch } = await import(${JSON.stringify(entry)});
       const af = createAuthFetch({ origins: [${JSON.stringify(api.url)}], refresh: () => null });
       globalThis.fetch = af;
       af.setTokens('at-1');
