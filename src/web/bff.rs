@@ -13,8 +13,11 @@
 //! refresh (a `POST` to the BFF's refresh endpoint; a BFF that refreshes on its own side has
 //! none, so its 401 means the session is over), the login a failed re-authentication sends the
 //! page to, and the members `session()`, `login()`, `completeLogin()` and `logout()`, per
-//! preset: Duende BFF (`/bff/user`, `/bff/login`, the `bff:logout_url` claim) and Curity's
-//! token handler (its OAuth Agent: `/session`, `/login/start` and `/login/end`, `/logout`).
+//! preset: Duende BFF (`/bff/user`, `/bff/login`, the `bff:logout_url` claim), the Curity
+//! Identity Server's Token Handler (`session`, `login/start` and `login/end` with form bodies,
+//! snake_case answers, `token-handler-version: 1`) and Curity's open-source OAuth Agent
+//! (`claims`, `login/start` and `login/end` with JSON, the CSRF value `login/end` answers sent
+//! back on refresh, logout and API writes).
 
 use alloc::boxed::Box;
 use alloc::rc::{Rc, Weak};
@@ -26,7 +29,7 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Response, Url};
+use web_sys::{Response, Url, UrlSearchParams};
 
 use super::js::{self, coded_error, type_error, Init, SESSION_EXPIRED};
 use super::options::{available, BffConfig, Preset, StorageKind, TokenSet};
@@ -65,45 +68,120 @@ fn go_to(url: &str) -> Result<JsValue, JsValue> {
     Ok(JsValue::UNDEFINED)
 }
 
-/// Asks the BFF at `url` (the cookie, its anti-CSRF header; `body`: a `POST` of that JSON),
-/// with the fetch the core sends with, outside the 401 engine. `None`: the BFF says there is
-/// no session (401, 403, or a redirect to its login page); else its JSON body (undefined
-/// without `json`); another error status is an `Error` with the code `http_<status>`.
+/// What a request to the BFF sends.
+enum Body {
+    /// Nothing: a `GET`.
+    Get,
+    /// A `POST` without a body.
+    Empty,
+    /// A `POST` of this value as JSON.
+    Json(JsValue),
+    /// A `POST` of these form parameters (fetch sets the content type).
+    Form(UrlSearchParams),
+}
+
+/// A `POST` of `{}`.
+fn empty_object() -> Body {
+    Body::Json(Object::new().into())
+}
+
+/// The string member `key` of a BFF's JSON answer.
+fn member(body: &JsValue, key: &str) -> Option<String> {
+    js::get(body, &js::name(key)).as_string()
+}
+
+/// Asks the BFF at `url` (the cookie, its anti-CSRF headers), with the fetch the core sends
+/// with, outside the 401 engine. `None`: the BFF says there is no session (401, 403, or a
+/// redirect to its login page); else its JSON body (undefined without `json`); another error
+/// status is an `Error` with the code the BFF's JSON error names (`error_code`, `code`), else
+/// `http_<status>`.
 async fn ask(
     sh: &Shell,
     b: &BffConfig,
     url: &str,
-    body: Option<JsValue>,
+    body: Body,
     json: bool,
 ) -> Result<Option<JsValue>, JsValue> {
     let init = Object::new();
-    if let Some(body) = body {
+    let headers = Object::new();
+    let _ = Reflect::set(&headers, &js::name("accept"), &js::name("application/json"));
+    let payload: Option<JsValue> = match body {
+        Body::Get => None,
+        Body::Empty => Some(JsValue::UNDEFINED),
+        Body::Json(v) => {
+            let _ = Reflect::set(
+                &headers,
+                &js::name("content-type"),
+                &js::name("application/json"),
+            );
+            Some(js_sys::JSON::stringify(&v)?.into())
+        }
+        Body::Form(f) => Some(f.into()),
+    };
+    if let Some(payload) = payload {
         let _ = Reflect::set(&init, &js::name("method"), &js::name("POST"));
-        init.unchecked_ref::<Init>()
-            .set_body(&js_sys::JSON::stringify(&body)?.into());
-        let headers = Object::new();
-        let _ = Reflect::set(
-            &headers,
-            &js::name("content-type"),
-            &js::name("application/json"),
-        );
-        init.unchecked_ref::<Init>().set_headers(&headers.into());
+        if !payload.is_undefined() {
+            init.unchecked_ref::<Init>().set_body(&payload);
+        }
     }
-    let init = with_session(&init.into(), b)?;
-    let r: Response = JsFuture::from(sh.fetch(&JsValue::from_str(url), &init))
-        .await?
-        .dyn_into()?;
+    init.unchecked_ref::<Init>().set_headers(&headers.into());
+    let target = JsValue::from_str(url);
+    let init = with_session(&target, &init.into(), b)?;
+    let r: Response = JsFuture::from(sh.fetch(&target, &init)).await?.dyn_into()?;
     let status = r.status();
     if status == 401 || status == 403 || is_opaque_redirect(&r) {
         return Ok(None);
     }
     if !r.ok() {
-        return Err(coded_error(&js::http_code(status), Some(url)));
+        let said = match r.json() {
+            Ok(p) => JsFuture::from(p).await.unwrap_or(JsValue::NULL),
+            Err(_) => JsValue::NULL,
+        };
+        let code = member(&said, "error_code")
+            .or_else(|| member(&said, "code"))
+            .unwrap_or_else(|| js::http_code(status));
+        let text = member(&said, "detailed_error").or_else(|| member(&said, "message"));
+        return Err(coded_error(&code, Some(text.as_deref().unwrap_or(url))));
     }
     if !json {
         return Ok(Some(JsValue::UNDEFINED));
     }
     JsFuture::from(r.json()?).await.map(Some)
+}
+
+/// The OAuth Agent's CSRF value: known, or asked of its `login/end` with the page's URL (as the
+/// agent's own SPA does on each page load). Other presets have none to learn.
+async fn learn_csrf(sh: &Shell, b: &BffConfig) -> Result<(), JsValue> {
+    if b.preset != Some(Preset::OAuthAgent) || b.csrf.borrow().is_some() {
+        return Ok(());
+    }
+    if let (Some(end), Some(here)) = (end_url(b), js::page_href()) {
+        let answer = ask(sh, b, &end, page_url_body(&here), true).await?;
+        keep_csrf(b, answer.as_ref());
+    }
+    Ok(())
+}
+
+/// Keeps the `csrf` of an OAuth Agent's `login/end` answer.
+fn keep_csrf(b: &BffConfig, answer: Option<&JsValue>) {
+    if let Some(csrf) = answer.and_then(|a| member(a, "csrf")) {
+        *b.csrf.borrow_mut() = Some(csrf);
+    }
+}
+
+/// The OAuth Agent's `login/end` body: `{ pageUrl }`.
+fn page_url_body(here: &str) -> Body {
+    let body = Object::new();
+    let _ = Reflect::set(&body, &js::name("pageUrl"), &JsValue::from_str(here));
+    Body::Json(body.into())
+}
+
+/// A token handler's `login/end`, beside its `login/start`.
+fn end_url(b: &BffConfig) -> Option<String> {
+    let start = b.login_url.as_deref()?;
+    start
+        .strip_suffix("/start")
+        .map(|base| js::concat(&[base, "/end"]))
 }
 
 /// Duende's claims, `[{ type, value }]`, as an object: a claim that occurs more than once
@@ -178,19 +256,22 @@ async fn login(sh: Rc<Shell>, return_to: Option<String>) -> Result<JsValue, JsVa
             "login: the BFF's login endpoint is not known: give options.loginUrl",
         ));
     };
-    if b.preset == Some(Preset::TokenHandler) {
-        let body = ask(&sh, b, endpoint, Some(Object::new().into()), true)
-            .await?
-            .ok_or_else(|| {
-                coded_error(
-                    "login_required",
-                    Some("the token handler refused to start a login"),
-                )
-            })?;
-        let Some(url) = js::get(&body, &js::name("authorizationUrl")).as_string() else {
+    let token_handler = match b.preset {
+        Some(Preset::Curity) => Some((Body::Form(UrlSearchParams::new()?), "authorization_url")),
+        Some(Preset::OAuthAgent) => Some((empty_object(), "authorizationRequestUrl")),
+        _ => None,
+    };
+    if let Some((body, field)) = token_handler {
+        let body = ask(&sh, b, endpoint, body, true).await?.ok_or_else(|| {
+            coded_error(
+                "login_required",
+                Some("the token handler refused to start a login"),
+            )
+        })?;
+        let Some(url) = member(&body, field) else {
             return Err(coded_error(
                 "invalid_response",
-                Some("login/start answered no authorizationUrl"),
+                Some(&js::concat(&["login/start answered no ", field])),
             ));
         };
         if let Some(to) = &return_to {
@@ -201,7 +282,17 @@ async fn login(sh: Rc<Shell>, return_to: Option<String>) -> Result<JsValue, JsVa
         return go_to(&url);
     }
     let target = match &return_to {
-        Some(to) => with_param(endpoint, &b.return_param, &return_address(to, endpoint)),
+        Some(to) => {
+            let back = return_address(to, endpoint);
+            // Duende refuses a returnUrl that is not local (LocalUrlReturnUrlValidator): say so
+            // here rather than send the page to its error.
+            if b.preset == Some(Preset::Duende) && !back.starts_with('/') {
+                return Err(type_error(
+                    "login: Duende BFF takes only a local returnUrl: returnTo must be on the BFF's origin",
+                ));
+            }
+            with_param(endpoint, &b.return_param, &back)
+        }
         None => endpoint.clone(),
     };
     go_to(&target)
@@ -273,13 +364,20 @@ impl Bff {
         let b = config(&sh, "logout")?;
         let return_to = return_to_of(&options);
         let target = match b.preset {
-            Some(Preset::TokenHandler) => {
+            Some(p @ (Preset::Curity | Preset::OAuthAgent)) => {
+                learn_csrf(&sh, b).await?;
+                let field = if p == Preset::Curity {
+                    "logout_url"
+                } else {
+                    "url"
+                };
                 let url = match &b.logout_url {
-                    Some(endpoint) => ask(&sh, b, endpoint, Some(Object::new().into()), true)
+                    Some(endpoint) => ask(&sh, b, endpoint, Body::Empty, true)
                         .await?
-                        .and_then(|body| js::get(&body, &js::name("url")).as_string()),
+                        .and_then(|body| member(&body, field)),
                     None => None,
                 };
+                *b.csrf.borrow_mut() = None;
                 url.or(return_to)
             }
             _ => {
@@ -337,15 +435,20 @@ async fn fetch_claims(sh: &Shell) -> Result<JsValue, JsValue> {
             "session: the BFF's user endpoint is not known: give options.bff.userUrl",
         ));
     };
-    let Some(body) = ask(sh, b, url, None, true).await? else {
+    // The OAuth Agent's logout leaves its ID-token cookie (set for the claims path, unset for
+    // `/`): without a session here, its claims are no session.
+    if b.preset == Some(Preset::OAuthAgent) && sh.shared.session.borrow().access_token().is_none() {
+        return Ok(JsValue::NULL);
+    }
+    let Some(body) = ask(sh, b, url, Body::Get, true).await? else {
         return Ok(JsValue::NULL);
     };
-    if b.preset == Some(Preset::TokenHandler) {
-        // `{ isLoggedIn, idTokenClaims? }`.
-        if js::get(&body, &js::name("isLoggedIn")) != JsValue::TRUE {
+    if b.preset == Some(Preset::Curity) {
+        // `{ is_logged_in, id_token_claims?, access_token_expires_in? }`.
+        if js::get(&body, &js::name("is_logged_in")) != JsValue::TRUE {
             return Ok(JsValue::NULL);
         }
-        let claims = js::get(&body, &js::name("idTokenClaims"));
+        let claims = js::get(&body, &js::name("id_token_claims"));
         return Ok(if claims.is_object() {
             claims
         } else {
@@ -358,29 +461,59 @@ async fn fetch_claims(sh: &Shell) -> Result<JsValue, JsValue> {
     })
 }
 
+/// Whether a page's query is an authorization response (the JS assistant's `isOAuthResponse`:
+/// `code` and `state`, a JARM `response` alone, or `error` and `state`).
+fn is_oauth_response(query: &UrlSearchParams) -> bool {
+    let has = |k: &str| query.has(k);
+    let only_response = has("response")
+        && query
+            .to_string()
+            .as_string()
+            .is_some_and(|q| !q.contains('&'));
+    (has("state") && (has("code") || has("error"))) || only_response
+}
+
 /// `authFetch.completeLogin()`: on the page a token handler's login comes back to, hands the
-/// page's URL (with the code) to its `/login/end`, which sets the session cookies; the session
-/// then starts in every tab, and the URL loses its code and state (the page goes back to where
-/// the login was asked for, when that is this page's origin). Resolves `{ returnTo }`:
-/// `returnTo: null` where there was no login to complete (any other page; Duende and the
-/// generic form, whose BFF completes the login itself) or no return address.
+/// authorization response to its `login/end`, which sets the session cookies; the session then
+/// starts in every tab, and the URL loses its code and state (the page goes back to where the
+/// login was asked for, when that is this page's origin). The Curity Token Handler gets the
+/// page's query as a form, and only on a page with an authorization response; the OAuth Agent
+/// gets `{ pageUrl }` on every page (its answer carries the CSRF value, kept for the requests
+/// that need it, and says whether a session is there). Resolves `{ returnTo }`: `returnTo:
+/// null` where there was no login to complete (any other page; Duende and the generic form,
+/// whose BFF completes the login itself) or no return address.
 async fn complete_login(sh: Rc<Shell>) -> Result<JsValue, JsValue> {
     let b = config(&sh, "completeLogin")?;
-    let end = match (b.preset, &b.login_url, js::page_href()) {
-        (Some(Preset::TokenHandler), Some(start), Some(here)) => start
-            .strip_suffix("/start")
-            .map(|base| (js::concat(&[base, "/end"]), here)),
-        _ => None,
-    };
-    let Some((end, here)) = end else {
+    let (Some(end), Some(here)) = (end_url(b), js::page_href()) else {
         return Ok(completed(None));
     };
-    let body = Object::new();
-    let _ = Reflect::set(&body, &js::name("pageUrl"), &JsValue::from_str(&here));
-    let answer = ask(&sh, b, &end, Some(body.into()), true)
-        .await?
+    let query =
+        UrlSearchParams::new_with_str(&Url::new(&here).map(|u| u.search()).unwrap_or_default())?;
+    let answer = match b.preset {
+        Some(Preset::Curity) if is_oauth_response(&query) => {
+            ask(&sh, b, &end, Body::Form(query), true).await?
+        }
+        Some(Preset::OAuthAgent) => ask(&sh, b, &end, page_url_body(&here), true).await?,
+        _ => return Ok(completed(None)),
+    };
+    let answer = answer
         .ok_or_else(|| coded_error("login_failed", Some("the token handler refused the login")))?;
-    if js::get(&answer, &js::name("handled")) != JsValue::TRUE {
+    keep_csrf(b, Some(&answer));
+    let logged_in = |key: &str| js::get(&answer, &js::name(key)) == JsValue::TRUE;
+    let handled = match b.preset {
+        Some(Preset::Curity) => logged_in("is_logged_in"),
+        _ => {
+            // A page load: a session the agent has and this page does not know of starts here.
+            if !logged_in("handled") {
+                if logged_in("isLoggedIn") && sh.shared.session.borrow().access_token().is_none() {
+                    sh.shared.install(TokenSet::session(), true);
+                }
+                return Ok(completed(None));
+            }
+            true
+        }
+    };
+    if !handled {
         return Ok(completed(None));
     }
     sh.shared.install(TokenSet::session(), true);
@@ -431,12 +564,22 @@ impl Above for Bff {
                     Some("the BFF refreshes sessions on its own side: its 401 means the session is over"),
                 ));
             };
-            match ask(&shell, b, url, Some(Object::new().into()), false).await? {
+            learn_csrf(&shell, b).await?;
+            let body = match b.preset {
+                Some(Preset::Curity) => Body::Form(UrlSearchParams::new()?),
+                Some(Preset::OAuthAgent) => Body::Empty,
+                _ => empty_object(),
+            };
+            match ask(&shell, b, url, body, false).await? {
                 Some(_) => Ok(TokenSet::session()),
-                None => Err(coded_error(
-                    SESSION_EXPIRED,
-                    Some("the BFF refused to refresh the session"),
-                )),
+                None => {
+                    // The agent unset its CSRF cookie with the session.
+                    *b.csrf.borrow_mut() = None;
+                    Err(coded_error(
+                        SESSION_EXPIRED,
+                        Some("the BFF refused to refresh the session"),
+                    ))
+                }
             }
         })
     }

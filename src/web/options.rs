@@ -86,9 +86,15 @@ pub enum Preset {
     /// Duende BFF: `X-CSRF: 1`, `/bff/user` (claims as `{ type, value }`), `/bff/login`,
     /// the logout URL from the `bff:logout_url` claim; it refreshes on its own side.
     Duende,
-    /// Curity's token handler (its OAuth Agent): `token-handler-version: 1`, `POST /refresh`,
-    /// `GET /session`, `POST /login/start` and `/login/end`, `POST /logout`.
-    TokenHandler,
+    /// The Curity Identity Server's Token Handler (as its JS assistant speaks to it):
+    /// `token-handler-version: 1` on every request, form bodies, snake_case answers: `POST
+    /// refresh`, `GET session`, `POST login/start` and `login/end`, `POST logout`.
+    Curity,
+    /// Curity's open-source OAuth Agent: JSON bodies, camelCase answers, the CSRF value that
+    /// `login/end` answers sent back as `x-<prefix>-csrf` on its refresh and logout and on
+    /// every API call that is not a GET: `POST refresh` (204), `GET claims`, `POST
+    /// login/start` and `login/end`, `POST logout`.
+    OAuthAgent,
 }
 
 /// `options.bff`, checked: every URL absolute.
@@ -108,6 +114,11 @@ pub struct BffConfig {
     pub logout_url: Option<String>,
     /// The query parameter the login endpoint reads the return address from.
     pub return_param: String,
+    /// The OAuth Agent's CSRF header (`x-<prefix>-csrf`), sent with [`BffConfig::csrf`].
+    pub csrf_header: Option<String>,
+    /// The CSRF value the OAuth Agent's `login/end` answered, once known: sent on every request
+    /// to an allowed origin that is not a GET or HEAD.
+    pub csrf: core::cell::RefCell<Option<String>>,
 }
 
 /// `options.bff` as an object, as given (`headers` kept as the JS value, read by
@@ -129,6 +140,8 @@ struct BffFields {
     logout_url: Option<String>,
     #[serde(default)]
     return_param: Option<String>,
+    #[serde(default)]
+    csrf_header: Option<String>,
 }
 
 /// A field that may be `null` on purpose (`Some(None)`), as against not given (`None`).
@@ -155,15 +168,19 @@ const BFF_KEYS: &[&str] = &[
     "userUrl",
     "logoutUrl",
     "returnParam",
+    "csrfHeader",
 ];
 
-const BFF_SHAPE: &str = "options.bff must be 'duende', 'token-handler' or { preset?, url?, headers?, refreshUrl?, userUrl?, logoutUrl?, returnParam? }";
+const BFF_SHAPE: &str = "options.bff must be 'duende', 'curity', 'oauth-agent' or { preset?, url?, headers?, refreshUrl?, userUrl?, logoutUrl?, returnParam?, csrfHeader? }";
 
 /// The preset named `name`.
 fn preset_of(name: &str) -> Result<Preset, JsValue> {
     match name {
         "duende" => Ok(Preset::Duende),
-        "token-handler" => Ok(Preset::TokenHandler),
+        "curity" => Ok(Preset::Curity),
+        "oauth-agent" => Ok(Preset::OAuthAgent),
+        // What it named spoke to neither of Curity's products: say which is which.
+        "token-handler" => Err(bad("options.bff: 'token-handler' is now two presets: 'curity' for the Curity Identity Server's Token Handler, 'oauth-agent' for Curity's open-source OAuth Agent")),
         _ => Err(bad(BFF_SHAPE)),
     }
 }
@@ -705,7 +722,7 @@ fn bff_config(value: &JsValue, login_url: Option<&str>) -> Result<BffConfig, JsV
                 Some("/bff/logout"),
             ],
         ),
-        Some(Preset::TokenHandler) => (
+        Some(Preset::Curity) => (
             Some(("token-handler-version", "1")),
             "returnTo",
             [
@@ -715,14 +732,36 @@ fn bff_config(value: &JsValue, login_url: Option<&str>) -> Result<BffConfig, JsV
                 Some("/logout"),
             ],
         ),
+        Some(Preset::OAuthAgent) => (
+            None,
+            "returnTo",
+            [
+                Some("/refresh"),
+                Some("/claims"),
+                Some("/login/start"),
+                Some("/logout"),
+            ],
+        ),
         None => (None, "returnTo", [None; 4]),
     };
     let base = match &f.url {
         Some(u) => Some(absolute(u, "options.bff.url")?),
-        None if preset == Some(Preset::TokenHandler) => {
-            return Err(bad("options.bff.url is required with 'token-handler': the OAuth Agent's URL, such as 'https://bff.example.com/oauth-agent'"))
+        None if preset == Some(Preset::Curity) => {
+            return Err(bad("options.bff.url is required with 'curity': the token handler application's URL, such as 'https://api.example.com/oauthagent/example'"))
+        }
+        None if preset == Some(Preset::OAuthAgent) => {
+            return Err(bad("options.bff.url is required with 'oauth-agent': the OAuth Agent's URL, such as 'https://api.example.com/oauth-agent'"))
         }
         None => page_origin(),
+    };
+    let csrf_header = match (preset, f.csrf_header) {
+        (Some(Preset::OAuthAgent), h) => Some(h.unwrap_or_else(|| String::from("x-example-csrf"))),
+        (_, None) => None,
+        (_, Some(_)) => {
+            return Err(bad(
+                "options.bff.csrfHeader is the OAuth Agent's: it goes with preset 'oauth-agent'",
+            ))
+        }
     };
     let base = base.map(|b| String::from(b.trim_end_matches('/')));
     // Each endpoint: as given (`null`: none), else the preset's under `url`.
@@ -761,6 +800,8 @@ fn bff_config(value: &JsValue, login_url: Option<&str>) -> Result<BffConfig, JsV
         login_url,
         logout_url,
         return_param: f.return_param.unwrap_or_else(|| String::from(param)),
+        csrf_header,
+        csrf: core::cell::RefCell::new(None),
     })
 }
 

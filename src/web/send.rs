@@ -24,6 +24,7 @@
 //! No `RefCell` borrow is held while JS that could reach the app runs (its fetch, its hooks).
 
 use alloc::rc::{Rc, Weak};
+use alloc::vec::Vec;
 use js_sys::{Array, ArrayBuffer, Function, Object, Promise, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -468,11 +469,16 @@ pub(super) fn with_authorization(
     Ok(next)
 }
 
-/// `init` for a cookie session (`options.bff`): the BFF's anti-CSRF headers added, in the shape
-/// its headers were given, and `credentials: 'include'` (the cookie goes to a BFF on another
-/// origin of the site too) and `redirect: 'manual'` (a redirect to a login page is an expired
-/// session, not a page to fetch) unless the caller chose otherwise.
-pub(super) fn with_session(init: &JsValue, bff: &BffConfig) -> Result<JsValue, JsValue> {
+/// `init` for a cookie session (`options.bff`) of a request for `input`: the BFF's anti-CSRF
+/// headers added (the OAuth Agent's CSRF value too, once known, unless the request is a GET or
+/// HEAD), in the shape its headers were given, and `credentials: 'include'` (the cookie goes to
+/// a BFF on another origin of the site too) and `redirect: 'manual'` (a redirect to a login
+/// page is an expired session, not a page to fetch) unless the caller chose otherwise.
+pub(super) fn with_session(
+    input: &JsValue,
+    init: &JsValue,
+    bff: &BffConfig,
+) -> Result<JsValue, JsValue> {
     let next: JsValue = if init.is_null_or_undefined() {
         Object::new().into()
     } else {
@@ -480,9 +486,25 @@ pub(super) fn with_session(init: &JsValue, bff: &BffConfig) -> Result<JsValue, J
     };
     let own: &Init = next.unchecked_ref();
     let h = own.headers()?;
+    let mut add: Vec<(&str, &str)> = bff
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let csrf = bff.csrf.borrow();
+    if let (Some(name), Some(value)) = (&bff.csrf_header, &*csrf) {
+        let method = js::get(&next, &js::name("method"))
+            .as_string()
+            .or_else(|| input.dyn_ref::<Request>().map(Request::method))
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        if !matches!(method.as_str(), "" | "GET" | "HEAD") {
+            add.push((name, value));
+        }
+    }
     let record = |base: &JsValue| -> Result<JsValue, JsValue> {
         let r = js::assign(&Object::new(), base)?;
-        for (name, value) in &bff.headers {
+        for (name, value) in &add {
             js_sys::Reflect::set(&r, &JsValue::from_str(name), &JsValue::from_str(value))?;
         }
         Ok(r)
@@ -491,13 +513,13 @@ pub(super) fn with_session(init: &JsValue, bff: &BffConfig) -> Result<JsValue, J
         record(&JsValue::UNDEFINED)?
     } else if let Some(h) = h.dyn_ref::<Headers>() {
         let copy = Headers::new_with_headers(h)?;
-        for (name, value) in &bff.headers {
+        for (name, value) in &add {
             copy.set(name, value)?;
         }
         copy.into()
     } else if Array::is_array(&h) || js_sys::Reflect::has(&h, &js_sys::Symbol::iterator())? {
         let list = js::array_from(&h)?;
-        for (name, value) in &bff.headers {
+        for (name, value) in &add {
             list.push(&Array::of2(
                 &JsValue::from_str(name),
                 &JsValue::from_str(value),
@@ -643,7 +665,7 @@ impl Shell {
     fn send_with(self: &Rc<Self>, input: &JsValue, init: &JsValue) -> Promise {
         if let Some(bff) = &self.opts.bff {
             // A cookie session: the cookie is the credential; the session's marker never leaves.
-            return match with_session(init, bff) {
+            return match with_session(input, init, bff) {
                 Ok(with) => self.fetch(input, &with),
                 Err(e) => Promise::reject(&e),
             };

@@ -163,14 +163,23 @@ export interface StepUpInfo {
  * and `headers`; a 401, or a redirect to the BFF's login page, refreshes the session once for
  * every call and tab. */
 export interface BffOptions {
-  /** The endpoints and headers of Duende BFF ('duende': `X-CSRF: 1`, `/bff/user`,
-   * `/bff/login`, the `bff:logout_url` claim, no refresh endpoint) or Curity's token handler
-   * ('token-handler': `token-handler-version: 1`, `POST /refresh`, `GET /session`,
-   * `POST /login/start` and `/login/end`, `POST /logout`); the fields below override them. */
-  preset?: 'duende' | 'token-handler';
-  /** Where the preset's endpoints are: Duende's default is the page's origin; the token
-   * handler's (required) is its OAuth Agent's URL, e.g. 'https://bff.example.com/oauth-agent'. */
+  /** The endpoints, bodies and headers of Duende BFF ('duende': `X-CSRF: 1`, `/bff/user`,
+   * `/bff/login`, the `bff:logout_url` claim, no refresh endpoint), of the Curity Identity
+   * Server's Token Handler ('curity': `token-handler-version: 1` on every request, form bodies,
+   * `POST refresh`, `GET session`, `POST login/start` and `login/end`, `POST logout`) or of
+   * Curity's open-source OAuth Agent ('oauth-agent': JSON bodies, `POST refresh`, `GET claims`,
+   * `POST login/start` and `login/end`, `POST logout`, and the CSRF value `login/end` answers
+   * sent as `csrfHeader` on refresh, logout and every call that is not a GET); the fields
+   * below override them. */
+  preset?: 'duende' | 'curity' | 'oauth-agent';
+  /** Where the preset's endpoints are: Duende's default is the page's origin; Curity's
+   * (required) is the token handler application's URL, e.g.
+   * 'https://api.example.com/oauthagent/example'; the OAuth Agent's (required) its URL, e.g.
+   * 'https://api.example.com/oauth-agent'. */
   url?: string;
+  /** With 'oauth-agent': the CSRF header, `x-<cookie prefix>-csrf`; default 'x-example-csrf'
+   * (the agent's example deployment). */
+  csrfHeader?: string;
   /** The anti-CSRF headers every request to the BFF carries, e.g. `{ 'X-CSRF': '1' }`. */
   headers?: Record<string, string>;
   /** A session refresh: a `POST` here (401 or 403: the session is over). null, or not given
@@ -235,7 +244,7 @@ export type RefreshHook = (ctx: RefreshContext) => Promise<TokenSet | string | n
 export type SessionRefreshHook = (ctx: RefreshContext) => unknown;
 
 /** A cookie session (`bff`): no tokens in the page. */
-type BffSession = { bff: 'duende' | 'token-handler' | BffOptions; refresh?: SessionRefreshHook };
+type BffSession = { bff: 'duende' | 'curity' | 'oauth-agent' | BffOptions; refresh?: SessionRefreshHook };
 
 //#if oauth
 /** `createAuthFetch`'s options: a `refresh` hook, or `oauth` for the built-in refresh grant
@@ -295,13 +304,15 @@ export interface AuthFetch {
   /** With `bff`: sends the page to the BFF's login (the token handler's: the authorization URL
    * its `login/start` answers), to come back to `returnTo` (default: the page's URL). */
   login(options?: { returnTo?: string }): Promise<void>;
-  /** With `bff` 'token-handler', on the page its login comes back to: hands the page's URL to
-   * `login/end`, which sets the session cookies; the session starts in every tab and the code
-   * leaves the address bar. `returnTo: null` where there was no login to complete (any other
-   * page, or a BFF that completes logins itself). */
+  /** With `bff` 'curity' or 'oauth-agent', on each page load: on the page a login comes back
+   * to, hands the authorization response to `login/end`, which sets the session cookies; the
+   * session starts in every tab and the code leaves the address bar (the OAuth Agent's answer on
+   * any page also brings the CSRF value its refresh, logout and API writes need). `returnTo:
+   * null` where there was no login to complete (any other page, or a BFF that completes logins
+   * itself). */
   completeLogin(): Promise<{ returnTo: string | null }>;
   /** With `bff`: ends the session here and in every tab (their `onAuthFailure` hears
-   * `'logout'`), then sends the page to the BFF's logout (Duende's `bff:logout_url` claim, the
+   * `'logout'`), then sends the page to the BFF's logout (Duende's `bff:logout_url` claim, a
    * token handler's end-session URL). */
   logout(options?: { returnTo?: string }): Promise<void>;
 //#end

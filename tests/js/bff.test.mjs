@@ -43,9 +43,12 @@ const typeError = (options, message) => assert.throws(() => createAuthFetch(opti
 });
 
 test('bff options: a TypeError names what is wrong', () => {
-  typeError({ bff: 'auth0', origins: ['https://bff.example.com'] }, /^createAuthFetch: options\.bff must be 'duende', 'token-handler' or \{/);
+  typeError({ bff: 'auth0', origins: ['https://bff.example.com'] }, /^createAuthFetch: options\.bff must be 'duende', 'curity', 'oauth-agent' or \{/);
   typeError({ bff: 42, origins: ['https://bff.example.com'] }, /options\.bff must be/);
-  typeError({ bff: 'token-handler', origins: ['https://bff.example.com'] }, /options\.bff\.url is required with 'token-handler': the OAuth Agent's URL/);
+  typeError({ bff: 'token-handler', origins: ['https://bff.example.com'] }, /options\.bff: 'token-handler' is now two presets: 'curity' for the Curity Identity Server's Token Handler, 'oauth-agent' for Curity's open-source OAuth Agent/);
+  typeError({ bff: 'curity', origins: ['https://bff.example.com'] }, /options\.bff\.url is required with 'curity': the token handler application's URL/);
+  typeError({ bff: 'oauth-agent', origins: ['https://bff.example.com'] }, /options\.bff\.url is required with 'oauth-agent': the OAuth Agent's URL/);
+  typeError({ bff: { preset: 'duende', csrfHeader: 'x-a-csrf' }, origins: ['https://bff.example.com'] }, /options\.bff\.csrfHeader is the OAuth Agent's: it goes with preset 'oauth-agent'/);
   typeError({ bff: { preset: 'duende', refreshURL: '/x' }, origins: ['https://bff.example.com'] }, /options\.bff\.refreshURL is not an option; did you mean refreshUrl\?/);
   typeError({ bff: { url: 'https://bff.example.com', headers: { 'X-CSRF': 1 } } }, /options\.bff\.headers must be a record of header names and string values/);
   typeError({ bff: { url: 'ftp://bff.example.com' } }, /options\.bff\.url must be an http\(s\) URL/);
@@ -70,7 +73,7 @@ describe('the engine on a BFF\'s terms (Node, a real server; no cookie jar)', ()
     const failures = [];
     const events = [];
     const af = createAuthFetch({
-      bff: { preset: 'token-handler', url: `${bff.url}/agent` },
+      bff: { preset: 'curity', url: `${bff.url}/agent` },
       onAuthFailure: (i) => failures.push(i),
       onEvent: (e) => events.push(e.type),
     });

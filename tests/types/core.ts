@@ -27,9 +27,12 @@ void back;
 void session.login({ returnTo: '/orders' });
 void session.logout();
 createAuthFetch({
-  bff: { preset: 'token-handler', url: 'https://bff.example.com/oauth-agent', headers: { 'token-handler-version': '1' } },
+  bff: { preset: 'oauth-agent', url: 'https://bff.example.com/oauth-agent', csrfHeader: 'x-shop-csrf' },
   origins: ['https://bff.example.com'],
 });
+createAuthFetch({ bff: { preset: 'curity', url: 'https://api.example.com/oauthagent/example' } });
+// @ts-expect-error 'token-handler' is two presets now
+createAuthFetch({ bff: 'token-handler' });
 createAuthFetch({ bff: { headers: { 'X-CSRF': '1' }, refreshUrl: null, userUrl: '/me' }, refresh: async () => true });
 // @ts-expect-error no such preset
 createAuthFetch({ bff: 'auth0' });
