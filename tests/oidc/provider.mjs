@@ -19,14 +19,28 @@ import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
  * `only8414`, only at RFC 8414's `/.well-known/oauth-authorization-server` + prefix.
  * `clients`: more clients, as oidc-provider takes them (the backends-for-frontend of the session
  * tests are confidential clients with a secret).
- * Resolves with { issuer, origin, api, provider, stats, rotateNonce(), revoke(rt), expire(), close() }.
+ * For the provider profiles (tests/oidc/profiles.mjs), all optional, none changes the above:
+ * `routes`: oidc-provider's `routes` (paths under the mount; the counters follow them);
+ * `issuerPath`: the issuer's path when it is not the mount path (Entra's `/<tenant>/v2.0` with
+ * endpoints under `/<tenant>/oauth2/v2.0/…`; Auth0's `/`, a trailing slash); `aliases`: exact
+ * paths served as other paths (`{ '/t/v2.0/.well-known/openid-configuration':
+ * '/t/.well-known/openid-configuration' }`); `metadata(json)`: rewrites the discovery document;
+ * `configure(config)`: changes oidc-provider's configuration before it starts; `setup(provider,
+ * stats)`: runs once it exists; `stepUpAcr`: the acr `/api/strong` asks for (default
+ * 'urn:strong'); `stepUpChallenge(scheme, acr)`: the WWW-Authenticate value of its 401 instead.
+ * Resolves with { issuer, origin, api, provider, stats, routes, rotateNonce(), revoke(rt), expire(), close() }.
  */
-export async function startProvider({ redirectUris, accessTtl = 60, control = false, prefix = '', only8414 = false, clients = [] } = {}) {
+export async function startProvider({
+  redirectUris, accessTtl = 60, control = false, prefix = '', only8414 = false, clients = [],
+  routes = {}, issuerPath = prefix, aliases = {}, metadata, configure, setup, stepUpAcr = 'urn:strong', stepUpChallenge,
+} = {}) {
   const server = createServer();
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const origin = `http://127.0.0.1:${server.address().port}`;
-  const issuer = origin + prefix;
-  const provider = new Provider(issuer, {
+  const issuer = origin + issuerPath;
+  // The provider's paths (under its mount), for the counters.
+  const paths = { authorization: '/auth', token: '/token', revocation: '/token/revocation', end_session: '/session/end', ...routes };
+  const config = {
     clients: ['spa', 'spa-dpop'].map((client_id) => ({
       client_id,
       token_endpoint_auth_method: 'none',
@@ -58,7 +72,15 @@ export async function startProvider({ redirectUris, accessTtl = 60, control = fa
     },
     cookies: { keys: [randomBytes(16).toString('hex')] },
     clientBasedCORS: () => true,
-  });
+    ...(Object.keys(routes).length ? { routes } : {}),
+  };
+  const provider = new Provider(issuer, (await configure?.(config)) ?? config);
+  if (metadata) {
+    provider.use(async (ctx, next) => {
+      await next();
+      if (ctx.path === '/.well-known/openid-configuration' && ctx.status === 200 && ctx.body) ctx.body = metadata({ ...ctx.body });
+    });
+  }
   // What the tests look at: the grants the token endpoint gave, by type, and which access
   // tokens count as expired (issued before `expiredBefore`).
   const stats = {
@@ -70,6 +92,8 @@ export async function startProvider({ redirectUris, accessTtl = 60, control = fa
     proofs: [], refused: [], stepUps: 0, apiRequests: 0,
     // The authorization requests (their URLs, issuer-relative), as the browser sent them.
     authorizations: [],
+    // The end-session requests (RP-initiated logout), their URLs as sent.
+    endSessions: [],
   };
   // The resource's DPoP nonce (RFC 9449 §9), changed by rotateNonce().
   let resourceNonce = randomBytes(16).toString('base64url');
@@ -83,9 +107,12 @@ export async function startProvider({ redirectUris, accessTtl = 60, control = fa
   provider.on('grant.error', (ctx, err) => {
     if (err.error === 'use_dpop_nonce') stats.tokenNonceChallenges += 1;
   });
+  await setup?.(provider, stats);
   const callback = provider.callback();
   server.on('request', async (req, res) => {
     if (req.url.startsWith('/api/')) return resource(req, res, origin);
+    const [aliased, query] = req.url.split(/\?(.*)/s);
+    if (aliases[aliased]) req.url = aliases[aliased] + (query === undefined ? '' : `?${query}`);
     if (prefix) {
       // Mounted under the issuer's path: the provider sees its own paths (and its mount path).
       const wellKnown = '/.well-known/oauth-authorization-server';
@@ -101,9 +128,10 @@ export async function startProvider({ redirectUris, accessTtl = 60, control = fa
         return res.writeHead(404).end();
       }
     }
-    if (req.method === 'GET' && req.url.startsWith('/auth?')) stats.authorizations.push(req.url);
-    if (req.method === 'POST' && req.url.startsWith('/token/revocation')) stats.revoked += 1;
-    if (req.method === 'POST' && req.url === '/token') stats.tokenRequests += 1;
+    if (req.method === 'GET' && req.url.startsWith(`${paths.authorization}?`)) stats.authorizations.push(req.url);
+    if (req.method === 'POST' && req.url.startsWith(paths.revocation)) stats.revoked += 1;
+    if (req.method === 'POST' && req.url === paths.token) stats.tokenRequests += 1;
+    if (req.url.split('?')[0] === paths.end_session) stats.endSessions.push(req.url);
     return callback(req, res);
   });
   const apiServer = createServer((req, res) => {
@@ -165,9 +193,11 @@ export async function startProvider({ redirectUris, accessTtl = 60, control = fa
     } else if (scheme !== 'Bearer') {
       return refuse('Bearer error="invalid_token"', 'scheme');
     }
-    if (req.url.startsWith('/api/strong') && at.acr !== 'urn:strong') {
+    // The login's acr: on the token, or among its extra claims (profiles.mjs puts it there).
+    if (req.url.startsWith('/api/strong') && (at.acr ?? at.extra?.acr) !== stepUpAcr) {
       stats.stepUps += 1;
-      return refuse(`${at.jkt ? 'DPoP' : 'Bearer'} error="insufficient_user_authentication", acr_values="urn:strong", max_age="300"`, 'step_up');
+      const scheme = at.jkt ? 'DPoP' : 'Bearer';
+      return refuse(stepUpChallenge?.(scheme, stepUpAcr) ?? `${scheme} error="insufficient_user_authentication", acr_values="${stepUpAcr}", max_age="300"`, 'step_up');
     }
     res.writeHead(200, { ...cors, 'dpop-nonce': resourceNonce, 'content-type': 'application/json' });
     res.end(JSON.stringify({ sub: at.accountId, path: req.url }));
@@ -202,13 +232,15 @@ export async function startProvider({ redirectUris, accessTtl = 60, control = fa
     api,
     provider,
     stats,
+    /** The provider's paths (under its mount), with oidc-provider's defaults. */
+    routes: paths,
     /** The resource starts asking for a new DPoP nonce. */
     rotateNonce: () => {
       resourceNonce = randomBytes(16).toString('base64url');
       return resourceNonce;
     },
     /** Revokes `refreshToken` (and so its whole grant) at the revocation endpoint. */
-    revoke: async (refreshToken) => fetch(`${issuer}/token/revocation`, {
+    revoke: async (refreshToken) => fetch(`${origin}${prefix}${paths.revocation}`, {
       method: 'POST',
       body: new URLSearchParams({
         token: refreshToken,
