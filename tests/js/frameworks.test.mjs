@@ -500,7 +500,20 @@ if (apps.includes('angular')) steps('Angular (ng new, standalone, HttpClient wit
     const dist = join(dir, 'dist', 'angular', 'browser');
     const server = await serveSpa(dist);
     try {
-      await productionChecks(t, browser, server, api, app.wasmMarker, false);
+      const responses = await productionChecks(t, browser, server, api, app.wasmMarker, false);
+      // Issue 27: the module is in a chunk of its own, loaded at first use, not in the initial
+      // chunks index.html names (which once carried all of it with reauth/inline), and no .wasm
+      // was asked for (the build has none).
+      const html = readFileSync(join(dist, 'index.html'), 'utf8');
+      const initial = [...html.matchAll(/<script[^>]+src="([^"]+)"/g)].map((m) => m[1]);
+      assert.ok(initial.length >= 1, html);
+      for (const src of initial) {
+        assert.ok(!readFileSync(join(dist, src), 'utf8').includes(app.wasmMarker), `${src} (initial) carries the module`);
+      }
+      const chunk = responses.filter((r) => r.kind === 'js' && r.body.includes(app.wasmMarker));
+      assert.equal(chunk.length, 1, 'one chunk with the module');
+      assert.ok(!initial.includes(new URL(chunk[0].url).pathname.slice(1)), 'not an initial chunk');
+      assert.deepEqual(responses.filter((r) => r.kind === 'wasm'), [], 'no .wasm asked for');
       const withReauth = await pageSize(browser, `${server.url}/reauth?api=${encodeURIComponent(api.url)}`, true);
       // The app without reauth: the CLI's main.ts and routes (HttpClient kept), built beside.
       writeFileSync(join(dir, 'src', 'main.ts'), "import { bootstrapApplication } from '@angular/platform-browser';\nimport { appConfig } from './app/app.config';\nimport { App } from './app/app';\n\nbootstrapApplication(App, appConfig)\n  .catch((err) => console.error(err));\n");
