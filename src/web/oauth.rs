@@ -40,6 +40,8 @@ pub struct Endpoints {
     authorization: Option<String>,
     token: String,
     revocation: Option<String>,
+    /// OpenID Connect RP-Initiated Logout: where the browser ends the provider's session.
+    end_session: Option<String>,
     /// RFC 9207: the server says every authorization response carries `iss`.
     iss_required: bool,
 }
@@ -56,6 +58,8 @@ struct Metadata {
     #[serde(default)]
     revocation_endpoint: Option<String>,
     #[serde(default)]
+    end_session_endpoint: Option<String>,
+    #[serde(default)]
     authorization_response_iss_parameter_supported: Option<bool>,
 }
 
@@ -70,6 +74,8 @@ struct TokenResponse {
     expires_in: Option<f64>,
     #[serde(default)]
     token_type: Option<String>,
+    #[serde(default)]
+    id_token: Option<String>,
     #[serde(default)]
     error: Option<String>,
     #[serde(default)]
@@ -123,6 +129,9 @@ pub struct OAuth {
     pending: RefCell<Option<PendingLogin>>,
     /// DPoP, with `options.dpop`.
     dpop: Option<Rc<Dpop>>,
+    /// The last ID token the token endpoint answered, for `id_token_hint` at the end-session
+    /// endpoint (kept beside the tokens where they are stored, so that a reload keeps it).
+    id_token: RefCell<Option<String>>,
 }
 
 /// One of the methods this layer adds to `authFetch`: a promise of async Rust.
@@ -145,7 +154,38 @@ impl OAuth {
             dpop: opts
                 .dpop
                 .then(|| Rc::new(Dpop::new(opts.storage, &opts.storage_key))),
+            id_token: RefCell::new(None),
         }
+    }
+
+    /// The key of the ID token in Web Storage.
+    fn id_key(&self) -> String {
+        let mut k = self.storage_key.clone();
+        k.push_str(":id");
+        k
+    }
+
+    /// Keeps `token` as the ID token (`None`: forgets it), in memory and where the tokens are.
+    fn keep_id_token(&self, token: Option<String>) {
+        let key = self.id_key();
+        match (self.storage, &token) {
+            (StorageKind::Local, Some(t)) => drop(LocalStorage::set(&key, t)),
+            (StorageKind::Session, Some(t)) => drop(SessionStorage::set(&key, t)),
+            (StorageKind::Local, None) => LocalStorage::delete(&key),
+            (StorageKind::Session, None) => SessionStorage::delete(&key),
+            (StorageKind::Memory, _) => {}
+        }
+        *self.id_token.borrow_mut() = token;
+    }
+
+    /// The ID token kept, if any.
+    fn id_token(&self) -> Option<String> {
+        let stored = match self.storage {
+            StorageKind::Local => LocalStorage::get(self.id_key()).ok(),
+            StorageKind::Session => SessionStorage::get(self.id_key()).ok(),
+            StorageKind::Memory => None,
+        };
+        stored.or_else(|| self.id_token.borrow().clone())
     }
 
     /// Adds `authorizationUrl`, `login`, `completeLogin` and `logout` to `f` (they reject
@@ -157,7 +197,7 @@ impl OAuth {
             }),
             ("login", |o, s, a| Box::pin(o.login(s, a))),
             ("completeLogin", |o, s, a| Box::pin(o.complete_login(s, a))),
-            ("logout", |o, s, _| Box::pin(o.oauth_logout(s))),
+            ("logout", |o, s, a| Box::pin(o.oauth_logout(s, a))),
         ];
         for (name, method) in methods {
             let (o, s) = (self.clone(), shell.clone());
@@ -217,6 +257,11 @@ impl Above for OAuth {
     fn logged_out(&self, store: bool) {
         if let Some(d) = &self.dpop {
             d.forget(store);
+        }
+        if store {
+            self.keep_id_token(None);
+        } else {
+            *self.id_token.borrow_mut() = None;
         }
     }
 
@@ -305,6 +350,7 @@ impl OAuth {
             authorization: o.authorization_endpoint.clone(),
             token: o.token_endpoint.clone().unwrap_or_default(),
             revocation: o.revocation_endpoint.clone(),
+            end_session: o.end_session_endpoint.clone(),
             iss_required: false,
         };
         let complete = !e.token.is_empty() && e.authorization.is_some();
@@ -346,6 +392,7 @@ impl OAuth {
                 e.token = m.token_endpoint.unwrap_or_default();
             }
             e.revocation = e.revocation.or(m.revocation_endpoint);
+            e.end_session = e.end_session.or(m.end_session_endpoint);
             e.iss_required = m.authorization_response_iss_parameter_supported == Some(true);
         }
         if e.token.is_empty() {
@@ -626,18 +673,24 @@ impl OAuth {
                     refresh_token,
                     expires_in,
                     token_type,
+                    id_token,
                     ..
-                }) if r.ok() && !access.is_empty() => Ok(TokenSet::new(
-                    access,
-                    refresh_token,
-                    expires_in
-                        .filter(|s| s.is_finite() && *s >= 0.0)
-                        .map(|s| Expiry::In((s * 1000.0) as u64)),
-                )
-                .bound(
-                    token_type.is_some_and(|t| t.eq_ignore_ascii_case("DPoP")),
-                    jkt.clone(),
-                )),
+                }) if r.ok() && !access.is_empty() => Ok({
+                    if id_token.is_some() {
+                        self.keep_id_token(id_token);
+                    }
+                    TokenSet::new(
+                        access,
+                        refresh_token,
+                        expires_in
+                            .filter(|s| s.is_finite() && *s >= 0.0)
+                            .map(|s| Expiry::In((s * 1000.0) as u64)),
+                    )
+                    .bound(
+                        token_type.is_some_and(|t| t.eq_ignore_ascii_case("DPoP")),
+                        jkt.clone(),
+                    )
+                }),
                 // RFC 9449 §8: the server wants a nonce in the proof; it gave one.
                 Some(TokenResponse {
                     error: Some(code), ..
@@ -679,15 +732,25 @@ impl OAuth {
             .await
     }
 
-    /// `authFetch.logout()`: forgets the tokens at once, everywhere (see [`Shell::logout`]),
-    /// before the promise is even made; then revokes the refresh token that was current (RFC
-    /// 7009) where the server can. It settles when the server answered, or after the refresh
-    /// timeout (10 s without one), whichever comes first; the answer does not matter.
+    /// `authFetch.logout(options?)`: forgets the tokens at once, everywhere (see
+    /// [`Shell::logout`]), before the promise is even made; then revokes the refresh token that
+    /// was current (RFC 7009) where the server can. It settles when the server answered, or
+    /// after the refresh timeout (10 s without one), whichever comes first; the answer does not
+    /// matter. With `endSession: true` it then ends the provider's session too (OpenID Connect
+    /// RP-Initiated Logout): the end-session URL (`client_id`, `id_token_hint` with the last ID
+    /// token, `post_logout_redirect_uri` from `returnTo` or the option), where a window goes,
+    /// and what the promise resolves with; a provider without an end-session endpoint is an
+    /// `end_session_unsupported` error.
     pub(super) fn oauth_logout(
         self: Rc<Self>,
         sh: Rc<Shell>,
+        options: JsValue,
     ) -> impl core::future::Future<Output = Result<JsValue, JsValue>> {
         let configured = self.oauth().map(|_| ());
+        let flag = |k: &str| options.is_object().then(|| js::get(&options, &js::name(k)));
+        let end_session = flag("endSession").is_some_and(|v| v.is_truthy());
+        let return_to = flag("returnTo").and_then(|v| v.as_string());
+        let hint = self.id_token();
         let mut revoked = None;
         if configured.is_ok() {
             let rt = sh.shared.session.borrow().refresh_token().map(String::from);
@@ -695,12 +758,37 @@ impl OAuth {
             revoked = rt.map(|rt| self.revoke(&sh, rt));
         }
         async move {
-            configured?;
+            let o = self.oauth()?;
             if let Some((revoked, ms)) = revoked {
                 let either = js_sys::Array::of2(&revoked, &js::sleep(ms));
                 let _ = JsFuture::from(Promise::race(&either)).await;
             }
-            Ok(JsValue::UNDEFINED)
+            if !end_session {
+                return Ok(JsValue::UNDEFINED);
+            }
+            let e = self.endpoints(&sh).await?;
+            let Some(endpoint) = &e.end_session else {
+                return Err(oauth_error(
+                    "end_session_unsupported",
+                    Some("the authorization server publishes no end_session_endpoint (give oauth.endSessionEndpoint if it has one)"),
+                ));
+            };
+            let url = Url::new(endpoint)?;
+            let q = url.search_params();
+            q.append("client_id", &o.client_id);
+            if let Some(h) = &hint {
+                q.append("id_token_hint", h);
+            }
+            if let Some(back) = return_to.as_ref().or(o.post_logout_redirect_uri.as_ref()) {
+                q.append("post_logout_redirect_uri", back);
+            }
+            let href = url.href();
+            if web_sys::window().is_some() {
+                js::place()
+                    .ok_or_else(|| js::type_error("logout: no page"))?
+                    .assign(&href)?;
+            }
+            Ok(JsValue::from_str(&href))
         }
     }
 

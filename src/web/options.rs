@@ -219,6 +219,12 @@ pub struct OAuthConfig {
     /// See `token_endpoint`.
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// See `token_endpoint` (OpenID Connect RP-Initiated Logout).
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
+    /// Where the authorization server sends the browser after `logout({ endSession: true })`.
+    #[serde(default)]
+    pub post_logout_redirect_uri: Option<String>,
     /// The client's id (a public client: no secret).
     pub client_id: String,
     /// Where the authorization server sends the browser back with the code.
@@ -539,6 +545,8 @@ impl Options {
                 ("tokenEndpoint", &o.token_endpoint),
                 ("authorizationEndpoint", &o.authorization_endpoint),
                 ("revocationEndpoint", &o.revocation_endpoint),
+                ("endSessionEndpoint", &o.end_session_endpoint),
+                ("postLogoutRedirectUri", &o.post_logout_redirect_uri),
                 ("redirectUri", &o.redirect_uri),
             ] {
                 if let Some(u) = url {

@@ -113,6 +113,12 @@ export interface OAuthOptions {
   authorizationEndpoint?: string;
   /** The revocation endpoint (RFC 7009), when not from the metadata. */
   revocationEndpoint?: string;
+  /** The end-session endpoint (OpenID Connect RP-Initiated Logout), when not from the
+   * metadata: where `logout({ endSession: true })` sends the browser. */
+  endSessionEndpoint?: string;
+  /** Where the provider sends the browser after its end-session (registered with it); a
+   * `logout({ returnTo })` takes precedence. */
+  postLogoutRedirectUri?: string;
   /** The client's id. */
   clientId: string;
   /** Where the authorization server sends the browser back; default: the page's URL. */
@@ -297,9 +303,13 @@ export interface AuthFetch {
   /** With `oauth`: completes a login from the callback URL (default: the page's), checks its
    * `state`, exchanges the code and installs the tokens. Rejects with an `OAuthError`. */
   completeLogin(url?: string): Promise<{ returnTo: string | null }>;
-  /** With `oauth`: revokes the refresh token where the server can, then `clearTokens()`.
+  /** With `oauth`: `clearTokens()` at once, then revokes the refresh token where the server
+   * can; with `endSession: true`, then ends the provider's session too (RP-Initiated Logout:
+   * `client_id`, `id_token_hint` with the last ID token, `post_logout_redirect_uri` from
+   * `returnTo` or `oauth.postLogoutRedirectUri`): a window goes there, and the promise resolves
+   * with that URL (rejects with `end_session_unsupported` where the provider has none).
    * With `bff`: as in the core build (`reauth`). */
-  logout(options?: { returnTo?: string }): Promise<void>;
+  logout(options?: { returnTo?: string; endSession?: boolean }): Promise<string | void>;
 //#else
   /** With `bff`: sends the page to the BFF's login (the token handler's: the authorization URL
    * its `login/start` answers), to come back to `returnTo` (default: the page's URL). */
