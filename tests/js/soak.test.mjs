@@ -66,6 +66,9 @@ const PROOFS = [
   ['fake-response', 'networkErrorResolved'],
   ['hook-twice', 'hookTooOften'],
   ['no-hook', 'uncovered401'],
+  ['late-send', 'sentAfterSettled'],
+  ['retry-hook-anyway', 'retryHookWithoutRefusedRetry'],
+  ['hook-twice', 'retryHookTwicePerToken'],
 ];
 
 describe('each invariant can fail', () => {

@@ -57,6 +57,26 @@ describe(engineName[engine], () => {
     }
   });
 
+  if (engine === 'chromium') {
+    test('under 6× CPU throttling (a mid-range phone), five tabs, five rotations: each refresh token presented once, no logout', async () => {
+      const tabs = await openTabs(5);
+      for (const t of tabs) {
+        const cdp = await t.context().newCDPSession(t);
+        await cdp.send('Emulation.setCPUThrottlingRate', { rate: 6 });
+      }
+      await logIn(tabs);
+      for (let round = 1; round <= 5; round++) {
+        await ctl.expire();
+        const results = await Promise.all(tabs.map((t, i) => t.evaluate((k) => window.burst(10, `r${k}`), `${round}-${i}`)));
+        assert.deepEqual(results.flat(), Array(50).fill(200), `round ${round}: all 50 succeed`);
+        const st = await ctl.state();
+        assert.equal(st.refreshCalls, round, `round ${round}: one refresh across the tabs`);
+        assert.equal(st.reuseDetected, 0, 'no refresh token presented twice');
+      }
+      for (const t of tabs) assert.deepEqual(await t.evaluate(() => window.failures), [], 'no tab logged out');
+    });
+  }
+
   // A refresh slower than lockTimeoutMs (7 s against the default 5 s), or just under its own
   // timeout: no tab takes the lock from a holder whose refresh is still running, so the rotating
   // refresh token is presented once, and every call of every tab ends 200.

@@ -9,7 +9,9 @@
 // second, overlapping token request), `refresh-everything` (403, 500 and pass-through 401s
 // refreshed and retried), `strip-signal` (the caller's signal reaches neither authFetch nor fetch),
 // `fake-response` (network errors turned into responses), `no-hook` (hook calls not seen),
-// `hook-twice` (each hook call seen twice), `leak` (the caller keeps every response).
+// `hook-twice` (each hook call seen twice), `leak` (the caller keeps every response),
+// `late-send` (each retry sent once more after its call settled), `retry-hook-anyway` (a
+// refused refresh also reported as a refused retry).
 
 const text = new TextEncoder();
 
@@ -114,13 +116,19 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
   };
   const hookAt = new Int32Array(n + 16);
   const hookReason = new Int8Array(n + 16);
+  const hookCall = new Int32Array(n + 16); // -1: not a call of the plan (a logout, say)
+  // When each call's requests were handed to fetch, on the same counter (at most 4 kept).
+  const sentAt = new Int32Array(n * 4);
+  const sentCount = new Uint8Array(n);
   let hookCount = 0;
   const eventCounts = { 'refresh-start': 0, 'refresh-success': 0, 'refresh-failure': 0, retry: 0, 'auth-failure': 0 };
   const expected = await Promise.all(plan.calls.map(expectationOf));
-  const hook = (reason) => {
+  const hook = (reason, url) => {
     if (hookCount < hookAt.length) {
       hookAt[hookCount] = ++step;
       hookReason[hookCount] = Math.max(0, REASONS.indexOf(reason));
+      const m = /\/api\/c\/(\d+)$/.exec(url ?? '');
+      hookCall[hookCount] = m ? Number(m[1]) : -1;
       hookCount += 1;
     }
   };
@@ -156,6 +164,25 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
       }
     };
   }
+  // Every request is seen as it is handed to fetch: which call it is for (its x-call header),
+  // when (the caller's counter). `late-send` stands in for a library that sends a call's retry
+  // after the call settled.
+  const inner = fetchOption ?? raw;
+  const lateSend = on('late-send');
+  const recorded = (input, init) => {
+    const h = init?.headers ?? (input instanceof Request ? input.headers : undefined);
+    const call = h ? Number(new Headers(h).get('x-call') ?? NaN) : NaN;
+    if (call >= 0 && call < n && sentCount[call] < 4) {
+      sentAt[call * 4 + sentCount[call]] = ++step;
+      sentCount[call] += 1;
+      if (lateSend && sentCount[call] === 2) {
+        // The retry sent once more, after the call settled (its caller has its answer).
+        const again = () => (r.end[call] ? recorded(input, init).catch(() => {}) : setTimeout(again, 5));
+        setTimeout(again, 5);
+      }
+    }
+    return inner(input, init);
+  };
   const refresh = async (ctx) => {
     const request = () => ctx.fetch(`${api}/token`, {
       method: 'POST',
@@ -173,12 +200,13 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
     origins: on('leak-foreign') ? [api, foreign] : [api],
     refresh,
     refreshTimeoutMs: 300,
-    fetch: fetchOption,
+    fetch: recorded,
     shouldRefresh: on('refresh-everything') ? (r) => r.status >= 400 : undefined,
     onAuthFailure: (info) => {
       if (on('no-hook')) return;
-      hook(info.reason);
-      if (on('hook-twice')) hook(info.reason);
+      hook(info.reason, info.url);
+      if (on('hook-twice')) hook(info.reason, info.url);
+      if (on('retry-hook-anyway') && info.reason === 'refresh_failed') hook('retry_unauthorized', info.url);
     },
     onEvent: (e) => {
       eventCounts[e.type] += 1;
@@ -266,8 +294,9 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
       aborted: r.aborted[c.i] === 1,
       sha: expected[c.i].sha,
       form: expected[c.i].form,
+      sent: Array.from(sentAt.subarray(c.i * 4, c.i * 4 + sentCount[c.i])),
     })),
-    hooks: Array.from({ length: hookCount }, (_, k) => ({ at: hookAt[k], reason: REASONS[hookReason[k]] })),
+    hooks: Array.from({ length: hookCount }, (_, k) => ({ at: hookAt[k], reason: REASONS[hookReason[k]], call: hookCall[k] })),
     events: eventCounts,
     heap: heap ? { warm: heapWarm, after: heapAfter } : null,
     kept: kept.length,

@@ -2,7 +2,13 @@
 // window, and checks the invariants from what the servers recorded.
 //
 //   node --expose-gc tests/soak/soak.mjs [--seed N] [--calls N] [--runtime node|window]
+//                                        [--engine E] [--load N] [--throttle R]
 //                                        [--switch name,...] [--json]
+//
+// Load mode, for a starved CPU (a phone under load): --load N keeps N more threads of this
+// machine busy while the soak runs (worker threads spinning; 3 on a 2-core machine starve it);
+// --throttle R slows a Chromium window's CPU R times (CDP Emulation.setCPUThrottlingRate: 4 and
+// 6 stand for mid-range phones).
 //
 // Without --seed a seed is drawn and printed; the same seed replays the same plan. Exits 1 when
 // any invariant is violated. `--expose-gc` lets the heap be measured after a collection (in a
@@ -50,8 +56,16 @@ async function nodeHeap() {
  * One soak. `browser`: a browser of tests/js/engines.mjs (for runtime 'window'); Chromium
  * launched with --js-flags=--expose-gc and --enable-precise-memory-info measures the heap.
  */
-export async function soak({ seed, calls = 1000, runtime = 'node', switches = [], browser, deadlineMs = 8000 }) {
+export async function soak({ seed, calls = 1000, runtime = 'node', switches = [], browser, deadlineMs = 8000, load = 0, throttle = 1 }) {
   const servers = await startServers(switches.filter((s) => SERVER_SWITCHES.includes(s)));
+  // Busy threads for the load mode: each spins until it is told to stop.
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const busy = Array.from({ length: load }, () => new Worker(
+    'const { workerData } = require("node:worker_threads"); const s = new Int32Array(workerData); let x = 0; while (Atomics.load(s, 0) === 0) x++;',
+    { eval: true, workerData: stop.buffer },
+  ));
+  // A slow machine stretches every step: give the calls the time it takes.
+  deadlineMs *= Math.max(1, throttle, load);
   const clientSwitches = switches.filter((s) => !SERVER_SWITCHES.includes(s));
   const plan = makePlan(seed, calls, runtime);
   await servers.reset(plan);
@@ -69,6 +83,10 @@ export async function soak({ seed, calls = 1000, runtime = 'node', switches = []
       try {
         await page.goto(`${servers.api}/tests/soak/page.html`);
         await page.waitForFunction(() => window.ready === true);
+        if (throttle > 1) {
+          const cdp = await page.context().newCDPSession(page);
+          await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
+        }
         run = await page.evaluate(([p, f, sw, d]) => window.soak(p, f, sw, d), [plan, servers.foreign, clientSwitches, deadlineMs]);
       } finally {
         await page.close();
@@ -78,6 +96,8 @@ export async function soak({ seed, calls = 1000, runtime = 'node', switches = []
     const result = check(plan, run, await servers.log());
     return { plan, ...result };
   } finally {
+    Atomics.store(stop, 0, 1);
+    await Promise.all(busy.map((w) => w.terminate()));
     await servers.close();
   }
 }
@@ -98,6 +118,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const calls = Number(arg('calls', 1000));
   const runtime = arg('runtime', 'node');
   const switches = (arg('switch', '') || '').split(',').filter(Boolean);
+  const load = Number(arg('load', 0));
+  const throttle = Number(arg('throttle', 1));
   let browser;
   if (runtime === 'window') {
     // --engine chromium (the default), firefox or webkit; only Chromium measures the heap.
@@ -106,12 +128,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const t0 = Date.now();
   try {
-    const result = await soak({ seed, calls, runtime, switches, browser });
+    const result = await soak({ seed, calls, runtime, switches, browser, load, throttle });
     const lines = report(result);
     if (process.argv.includes('--json')) {
-      console.log(JSON.stringify({ seed, runtime, ms: Date.now() - t0, violations: result.violations, examples: result.examples, stats: result.stats }));
+      console.log(JSON.stringify({ seed, runtime, load, throttle, ms: Date.now() - t0, violations: result.violations, examples: result.examples, stats: result.stats }));
     } else {
-      console.log(`SEED=${seed} (${runtime}) ${describe(result.plan)}`);
+      console.log(`SEED=${seed} (${runtime}, load ${load}, throttle ${throttle}) ${describe(result.plan)}`);
       console.log(`${JSON.stringify(result.stats)} in ${Date.now() - t0} ms`);
       console.log(lines.length ? lines.join('\n') : 'no violations');
     }
