@@ -156,6 +156,19 @@ export function check(plan, run, log) {
     refreshesFailed: failed,
     hooks: run.hooks.length,
     heap: run.heap,
+    // Requests the server's handler saw only after their call had settled for the caller (by the
+    // wall clock): on a starved CPU the server's thread runs late too. Not a violation when the
+    // caller handed the request to fetch before it settled (sentAfterSettled says whether).
+    seenAfterSettled: log.api.filter((a) => {
+      const c = run.calls[a.call];
+      return c?.endMs && a.t > c.endMs;
+    }).length,
   };
+  // What those were: the call's end (aborted, rejected or resolved), and how late.
+  examples.seenAfterSettled = log.api.filter((a) => run.calls[a.call]?.endMs && a.t > run.calls[a.call].endMs)
+    .slice(0, 5).map((a) => {
+      const c = run.calls[a.call];
+      return { call: a.call, attempt: a.attempt, sent: c.sent, end: c.end, aborted: c.aborted, error: c.error, status: c.status, lateMs: a.t - c.endMs };
+    });
   return { violations, examples, stats };
 }

@@ -120,6 +120,7 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
   // When each call's requests were handed to fetch, on the same counter (at most 4 kept).
   const sentAt = new Int32Array(n * 4);
   const sentCount = new Uint8Array(n);
+  const endMs = new Float64Array(n); // the wall clock at settling, beside the servers' records
   let hookCount = 0;
   const eventCounts = { 'refresh-start': 0, 'refresh-success': 0, 'refresh-failure': 0, retry: 0, 'auth-failure': 0 };
   const expected = await Promise.all(plan.calls.map(expectationOf));
@@ -255,6 +256,7 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
     }
     // Settled: an abort from now on is not this call's concern.
     r.end[i] = ++step;
+    endMs[i] = Date.now();
     clearTimeout(timer);
     // (64 KB of JS heap per call: typed arrays' bytes live outside the heap the check reads.)
     if (response && on('leak')) kept.push(response, Array.from({ length: 8192 }, (_, k) => k + i));
@@ -295,6 +297,7 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
       sha: expected[c.i].sha,
       form: expected[c.i].form,
       sent: Array.from(sentAt.subarray(c.i * 4, c.i * 4 + sentCount[c.i])),
+      endMs: endMs[c.i] || null,
     })),
     hooks: Array.from({ length: hookCount }, (_, k) => ({ at: hookAt[k], reason: REASONS[hookReason[k]], call: hookCall[k] })),
     events: eventCounts,

@@ -101,6 +101,7 @@ export async function startSoakServers({ switches = [] } = {}) {
       form: formField(body, req.headers['content-type']),
       kind: null,
       rid: `${call}.${attempt}`,
+      t: Date.now(), // when this server's handler saw it (late when its thread is starved)
     };
     s.api.push(rec);
     let fault = attempt === 1 ? spec.fault : spec.retry;
