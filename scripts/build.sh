@@ -14,10 +14,23 @@ say() { printf '[build] %s\n' "$*" >&2; }
 
 # One build of the module: `$1` the cargo features ("" for the core), `$2` the name of its files
 # in pkg/ (reauth: the core; reauth_oauth: with OAuth and DPoP).
+#
+# The module is built by the pinned nightly of scripts/toolchain.sh, with std built for size with
+# the crate (-Zbuild-std), panics that abort at once (no panic message formatting), no source
+# locations and no Debug formatting; the paths of this machine (the crate, the cargo home, the
+# toolchain) are remapped, so that the bytes depend on the sources and the toolchain only.
+. scripts/toolchain.sh
+ship_dir=target/ship
+sysroot=$(rustc "+$SHIP_TOOLCHAIN" --print sysroot)
+ship_flags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
+ship_flags+=" --remap-path-prefix=$PWD=/reauth --remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
+ship_flags+=" --remap-path-prefix=$sysroot=/rust"
 variant() {
   local features=$1 name=$2
-  cargo build --quiet --release --target wasm32-unknown-unknown --lib ${features:+--features "$features"}
-  local raw=target/wasm32-unknown-unknown/release/reauth.wasm
+  RUSTFLAGS="$ship_flags" CARGO_TARGET_DIR="$ship_dir" cargo "+$SHIP_TOOLCHAIN" build --quiet \
+    --release --target wasm32-unknown-unknown --lib ${features:+--features "$features"} \
+    -Zbuild-std=std,panic_abort
+  local raw=$ship_dir/wasm32-unknown-unknown/release/reauth.wasm
   local keep="target/$name.wasm" stamp="target/$name.stamp"
   cp "$raw" "$keep"
   local sum
@@ -50,4 +63,6 @@ variant() {
 gz() { cat "$@" | gzip -9 | wc -c; }
 variant "" reauth
 variant oauth reauth_oauth
+# The digests of the shipped modules, in the package (scripts/reproduce.sh rebuilds and compares).
+(cd pkg && sha256sum reauth_bg.wasm reauth_oauth_bg.wasm > SHA256SUMS)
 say "gzip -9: entries $(gz pkg/index.js pkg/inline.js pkg/node.js pkg/oauth.js pkg/oauth-inline.js pkg/oauth-node.js pkg/loader.js) B"

@@ -17,6 +17,18 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
+# The pinned nightly the shipped .wasm is built with (scripts/toolchain.sh), with the sources
+# of std (built with the crate) and the wasm32 target.
+. scripts/toolchain.sh
+if ! rustup toolchain list | grep -q "^$SHIP_TOOLCHAIN"; then
+  say "installing the Rust toolchain $SHIP_TOOLCHAIN (the shipped .wasm's)"
+  rustup toolchain install "$SHIP_TOOLCHAIN" --profile minimal
+fi
+rustup component list --installed --toolchain "$SHIP_TOOLCHAIN" | grep -q '^rust-src' \
+  || rustup component add rust-src --toolchain "$SHIP_TOOLCHAIN"
+rustup target list --installed --toolchain "$SHIP_TOOLCHAIN" | grep -qx wasm32-unknown-unknown \
+  || rustup target add wasm32-unknown-unknown --toolchain "$SHIP_TOOLCHAIN"
+
 [ -f Cargo.lock ] || cargo generate-lockfile
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)

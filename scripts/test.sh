@@ -62,6 +62,8 @@ cargo_tests native cargo test --quiet --workspace
 
 tier "package build"
 check "build pkg/" ./scripts/build.sh
+# The shipped bytes depend on the sources and the pinned toolchain only (no path of this machine).
+check "the shipped .wasm is reproducible: the same bytes built in two other directories with two other CARGO_HOMEs" ./scripts/reproduce.sh
 # Pages with a Content-Security-Policy without 'unsafe-eval' can use the package: nothing in
 # the glue makes code from strings.
 check "the glue never evaluates strings (new Function, eval)" bash -c '! grep -nE "new Function|[^.a-zA-Z_]eval\(" pkg/reauth.js'

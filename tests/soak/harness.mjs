@@ -100,7 +100,7 @@ const REASONS = ['refresh_failed', 'refresh_timeout', 'retry_unauthorized', 'log
  * and `start`, `end` and each hook's `at` are positions on one counter of this caller's own
  * steps (so "the hook ran while this call was pending" is an order, not a timing).
  */
-export async function runSoak({ createAuthFetch, api, foreign, plan, switches = [], concurrency = 12, deadlineMs = 8000, heap }) {
+export async function runSoak({ createAuthFetch, api, foreign, plan, switches = [], concurrency = 12, deadlineMs = 8000, heap, slow = 1 }) {
   const on = (s) => switches.includes(s);
   const n = plan.calls.length;
   // The records, made before the run: what the heap measures is the library's, not theirs.
@@ -266,7 +266,8 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
   // Two phases: a warm-up, after which the heap is measured, then the rest; the heap again at
   // the end. Every call must settle before the deadline: what is still pending then stays so
   // in the records.
-  const until = Date.now() + deadlineMs + plan.calls.length * 4;
+  // (`slow`: how much a load mode slows every step; twice that, as a margin.)
+  const until = Date.now() + (deadlineMs + plan.calls.length * 4) * (slow > 1 ? 2 * slow : 1);
   async function phase(list) {
     const queue = list.slice();
     const worker = async () => {

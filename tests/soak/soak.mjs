@@ -64,8 +64,8 @@ export async function soak({ seed, calls = 1000, runtime = 'node', switches = []
     'const { workerData } = require("node:worker_threads"); const s = new Int32Array(workerData); let x = 0; while (Atomics.load(s, 0) === 0) x++;',
     { eval: true, workerData: stop.buffer },
   ));
-  // A slow machine stretches every step: give the calls the time it takes.
-  deadlineMs *= Math.max(1, throttle, load);
+  // A slow machine stretches every step: the calls get the time it takes.
+  const slow = Math.max(1, throttle, load);
   const clientSwitches = switches.filter((s) => !SERVER_SWITCHES.includes(s));
   const plan = makePlan(seed, calls, runtime);
   await servers.reset(plan);
@@ -74,7 +74,7 @@ export async function soak({ seed, calls = 1000, runtime = 'node', switches = []
     if (runtime === 'node') {
       const { createAuthFetch } = await import('reauth');
       run = await runSoak({
-        createAuthFetch, api: servers.api, foreign: servers.foreign, plan, switches: clientSwitches, heap: nodeHeap, deadlineMs,
+        createAuthFetch, api: servers.api, foreign: servers.foreign, plan, switches: clientSwitches, heap: nodeHeap, deadlineMs, slow,
       });
     } else {
       const page = await browser.newPage();
@@ -87,7 +87,7 @@ export async function soak({ seed, calls = 1000, runtime = 'node', switches = []
           const cdp = await page.context().newCDPSession(page);
           await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
         }
-        run = await page.evaluate(([p, f, sw, d]) => window.soak(p, f, sw, d), [plan, servers.foreign, clientSwitches, deadlineMs]);
+        run = await page.evaluate(([p, f, sw, d, sl]) => window.soak(p, f, sw, d, sl), [plan, servers.foreign, clientSwitches, deadlineMs, slow]);
       } finally {
         await page.close();
       }
