@@ -2,6 +2,7 @@
 // scratch Vite project (production build, served and run in Chromium).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -16,12 +17,18 @@ before(() => {
   tarball = packPkg(work);
 });
 
-test('the tarball holds the entries, types, the wasm and its inline copy, nothing else', () => {
+test('the tarball holds the entries, types, the wasm and its inline copy, the digests of the .wasm files, nothing else', () => {
   const files = run('tar', ['-tzf', tarball], work).trim().split('\n')
     .map((f) => f.replace(/^package\//, ''))
     .sort();
+  // The digests the package carries are those of the .wasm files it carries.
+  const sums = run('tar', ['-xzOf', tarball, 'package/SHA256SUMS'], work);
+  for (const f of ['reauth_bg.wasm', 'reauth_oauth_bg.wasm']) {
+    const digest = createHash('sha256').update(readFileSync(join(root, 'pkg', f))).digest('hex');
+    assert.ok(sums.includes(`${digest}  ${f}`), `${f}: ${sums}`);
+  }
   assert.deepEqual(files, [
-    'README.md', 'index.d.ts', 'index.js', 'inline.d.ts', 'inline.js', 'loader.js', 'node.js',
+    'README.md', 'SHA256SUMS', 'index.d.ts', 'index.js', 'inline.d.ts', 'inline.js', 'loader.js', 'node.js',
     'oauth-inline.d.ts', 'oauth-inline.js', 'oauth-node.js', 'oauth-split.js', 'oauth.d.ts', 'oauth.js',
     'package.json', 'reauth.d.ts', 'reauth.js', 'reauth_bg.wasm', 'reauth_oauth.d.ts', 'reauth_oauth.js',
     'reauth_oauth_bg.wasm', 'reauth_oauth_wasm.js', 'reauth_wasm.js', 'split.js',
