@@ -122,7 +122,7 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
   const sentCount = new Uint8Array(n);
   const endMs = new Float64Array(n); // the wall clock at settling, beside the servers' records
   let hookCount = 0;
-  const eventCounts = { 'refresh-start': 0, 'refresh-success': 0, 'refresh-failure': 0, retry: 0, 'auth-failure': 0 };
+  const eventCounts = { 'refresh-start': 0, 'refresh-success': 0, 'refresh-failure': 0, retry: 0, 'auth-failure': 0, late: 0 };
   const expected = await Promise.all(plan.calls.map(expectationOf));
   const hook = (reason, url) => {
     if (hookCount < hookAt.length) {
@@ -211,6 +211,8 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
     },
     onEvent: (e) => {
       eventCounts[e.type] += 1;
+      // A refresh that timed out here but whose token request was answered, late, with tokens.
+      if (e.type === 'refresh-success' && e.reason === 'late') eventCounts.late += 1;
     },
   });
   af.setTokens({ accessToken: 'a-0', refreshToken: 'r-0' });
