@@ -6,68 +6,12 @@
 // engine against a plain server).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { root, sendFile, serveStatic } from './helpers.mjs';
 import { engineName, engines, launch } from './engines.mjs';
 import { startDuendeBff } from '../bff/duende.mjs';
+import { PAGE, count, fillLogin, open, startForeign, statuses, waitFor } from './bff-pages.mjs';
 
-const PAGE = '/tests/js/fixtures/bff.html';
 
-/** A server on another origin that says what it got: the anti-CSRF headers and any cookie. */
-async function startForeign() {
-  const seen = [];
-  const server = createServer((req, res) => {
-    const got = {
-      csrf: req.headers['x-csrf'] ?? null,
-      version: req.headers['token-handler-version'] ?? null,
-      cookie: req.headers.cookie ?? null,
-    };
-    if (req.method !== 'OPTIONS') seen.push(got);
-    res.writeHead(200, {
-      'access-control-allow-origin': '*',
-      'access-control-allow-headers': 'x-csrf, token-handler-version, content-type',
-      'content-type': 'application/json',
-    });
-    res.end(JSON.stringify(got));
-  });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    seen,
-    close: () => new Promise((ok) => { server.closeAllConnections?.(); server.close(ok); }),
-  };
-}
-
-/** Fills the provider's development login form (the page is on it) and submits it. */
-async function fillLogin(page, issuer, login = 'bob') {
-  await page.waitForURL(`${issuer}/**`);
-  await page.waitForSelector('input[name=login]');
-  await page.fill('input[name=login]', login);
-  await page.fill('input[name=password]', 'secret');
-  await page.click('button[type=submit]');
-}
-
-/** Opens the fixture page at `url` in a new tab of `context` and waits for it to be ready. */
-async function open(context, url) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url);
-  await page.waitForFunction(() => window.ready === true);
-  return { page, errors };
-}
-
-const statuses = (results) => results.map((r) => r.status);
-
-/** Resolves once `check()` is true (polled; fails after 20 s). */
-async function waitFor(check) {
-  for (let i = 0; i < 400; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${check}`);
-}
-const count = (list, item) => list.filter((x) => x === item).length;
 
 /**
  * Checks that each of the `unauthorized` 401s the server answered was retried once, and that
@@ -147,7 +91,7 @@ describe(`${engineName[engine]}: Duende-style BFF (express-openid-connect in fro
     assert.equal(sent.length, 20);
     assert.ok(sent.every((r) => r.header === '1'), 'every call to the BFF carried X-CSRF: 1');
     assert.deepEqual(await page.evaluate(() => window.events), [], 'no refresh in the page');
-    assert.deepEqual(await page.evaluate(() => window.callForeign()), { csrf: null, version: null, cookie: null },
+    assert.deepEqual(await page.evaluate(() => window.callForeign()), { csrf: null, version: null, agentCsrf: null, cookie: null },
       'another origin gets neither the header nor the cookie');
     assert.deepEqual(errors, []);
     await context.close();

@@ -9,65 +9,11 @@
 // nothing sent to a foreign origin.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { root, serveStatic } from './helpers.mjs';
 import { engineName, engines, launch } from './engines.mjs';
 import { startCurityTokenHandler } from '../bff/curity-token-handler.mjs';
 import { startOAuthAgent } from '../bff/oauth-agent.mjs';
-
-const PAGE = '/tests/js/fixtures/bff.html';
-
-/** A server on another origin that says what it got: any anti-CSRF header and any cookie. */
-async function startForeign() {
-  const seen = [];
-  const server = createServer((req, res) => {
-    const got = {
-      version: req.headers['token-handler-version'] ?? null,
-      csrf: req.headers['x-example-csrf'] ?? null,
-      cookie: req.headers.cookie ?? null,
-    };
-    if (req.method !== 'OPTIONS') seen.push(got);
-    res.writeHead(200, {
-      'access-control-allow-origin': '*',
-      'access-control-allow-headers': 'token-handler-version, x-example-csrf, content-type',
-      'content-type': 'application/json',
-    });
-    res.end(JSON.stringify(got));
-  });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((ok) => { server.closeAllConnections?.(); server.close(ok); }),
-  };
-}
-
-async function fillLogin(page, issuer, login = 'bob') {
-  await page.waitForURL(`${issuer}/**`);
-  await page.waitForSelector('input[name=login]');
-  await page.fill('input[name=login]', login);
-  await page.fill('input[name=password]', 'secret');
-  await page.click('button[type=submit]');
-}
-
-async function open(context, url) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url);
-  await page.waitForFunction(() => window.ready === true);
-  return { page, errors };
-}
-
-const statuses = (results) => results.map((r) => r.status);
-const count = (list, item) => list.filter((x) => x === item).length;
-
-async function waitFor(check) {
-  for (let i = 0; i < 400; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${check}`);
-}
+import { PAGE, count, fillLogin, open, startForeign, statuses, waitFor } from './bff-pages.mjs';
 
 /** The two products: how to start each counterpart, and what its anti-CSRF rule is. */
 const products = [
@@ -148,7 +94,7 @@ describe(`${engineName[engine]}: '${product.preset}' against ${product.name}`, (
     const sent = th.stats.requests.slice(requests);
     const bad = sent.filter((r) => !product.guarded(r));
     assert.deepEqual(bad, [], 'every request carries what the product checks');
-    assert.deepEqual(await page.evaluate(() => window.callForeign()), { version: null, csrf: null, cookie: null });
+    assert.deepEqual(await page.evaluate(() => window.callForeign()), { csrf: null, version: null, agentCsrf: null, cookie: null });
     assert.deepEqual(errors, []);
     await context.close();
   });

@@ -198,7 +198,7 @@ async function install(name) {
   }
   writeFileSync(stampFile, JSON.stringify(stamp));
   // A few bytes of the inline copy of the module: they mark the chunk a bundler that emits no
-  // .wasm loads instead (the main entry's fallback).
+  // .wasm loads instead (the entry Angular's es2015 condition picks).
   const inline = readFileSync(join(dir, 'node_modules', 'reauth', 'reauth_wasm.js'), 'utf8');
   const b64 = /'([A-Za-z0-9+/=]{400,})'/.exec(inline)?.[1] ?? '';
   return { dir, did, wasmMarker: b64.slice(200, 260) };
