@@ -1,6 +1,6 @@
-// reauth: the 401 engine (the OAuth build is reauth/oauth). The types of the Rust exports and
-// their options, hooks and results are generated from the Rust sources (src/web/types.d.ts,
-// through build.rs and wasm-bindgen) into reauth.d.ts.
+// reauth: the 401 engine (cookie sessions are reauth/bff; OAuth and DPoP, reauth/oauth). The
+// types of the Rust exports and their options, hooks and results are generated from the Rust
+// sources (src/web/types.d.ts, through build.rs and wasm-bindgen) into reauth.d.ts.
 
 export { createAuthFetch, parseChallenges } from './reauth.js';
 export type {

@@ -1,6 +1,6 @@
-// What the entries share: loading a build of the module (reauth.js and reauth_oauth.js are
-// wasm-bindgen's glue for the core and the OAuth build) and createAuthFetch, which works before
-// the load ends: its calls wait for it.
+// What the entries share: loading a build of the module (reauth.js, reauth_bff.js and
+// reauth_oauth.js are wasm-bindgen's glue for the core, the cookie-session build and the OAuth
+// build) and createAuthFetch, which works before the load ends: its calls wait for it.
 const mark = Symbol.for('reauth.authFetch');
 const report = (e) => (globalThis.reportError ?? console.error)(e);
 // What an authFetch wraps (itself when it is none): the module is never fetched through an
@@ -11,10 +11,11 @@ const fetchAtImport = plain(globalThis.fetch);
 // edge runtime) on the first call.
 const page = typeof document === 'object' || typeof WorkerGlobalScope === 'function';
 
-/** The API of an entry over `glue` (a build's glue module; `oauth`: the OAuth build's).
- * `source()` gives the module where `init()` is called without input; `sync()`, the bytes at
- * once where they can be read so (Node), or nothing. */
-export function loader(glue, source, oauth = false, sync) {
+/** The API of an entry over `glue` (a build's glue module; `methods`: the asynchronous
+ * methods that build puts on an authFetch). `source()` gives the module where `init()` is
+ * called without input; `sync()`, the bytes at once where they can be read so (Node), or
+ * nothing. */
+export function loader(glue, source, methods = [], sync) {
   let ready = false;
   let loading;
 
@@ -49,7 +50,7 @@ export function loader(glue, source, oauth = false, sync) {
       return real;
     }));
     const f = (input, given) => made().then((af) => af(input, given));
-    for (const k of [...(oauth ? ['authorizationUrl'] : []), 'login', 'completeLogin', 'logout', 'session']) {
+    for (const k of methods) {
       f[k] = (...a) => made().then((af) => af[k](...a));
     }
     for (const k of ['setTokens', 'clearTokens']) {
@@ -127,10 +128,15 @@ async function fetched(r) {
 }
 
 // Where a bundler did not emit the .wasm: the entry that needs none.
-const unemitted = ' (a bundler that emits no .wasm, such as esbuild or Rollup: import \'reauth/inline\' instead)';
+const unemitted = ' (a bundler that emits no .wasm, such as esbuild or Rollup: import \'reauth/inline\' '
+  + 'instead, or \'reauth/bff/inline\', \'reauth/oauth/inline\')';
 
 // A page whose Content-Security-Policy refuses WebAssembly: say which directive to add.
 const explained = (e) => (/Content.Security.Policy|CSP|unsafe-eval/i.test(e?.message)
   ? new Error('reauth: the page\'s Content-Security-Policy refuses to compile WebAssembly; add '
     + '\'wasm-unsafe-eval\' to its script-src (nothing else is needed)', { cause: e })
   : e);
+
+/** The asynchronous methods of an authFetch of the cookie-session build and the OAuth build. */
+export const bffMethods = ['login', 'completeLogin', 'logout', 'session'];
+export const oauthMethods = ['authorizationUrl', 'login', 'completeLogin', 'logout'];

@@ -5,7 +5,7 @@
 import * as glue from './reauth.js';
 import { loader, readBeside, unpack } from './loader.js';
 
-const api = loader(glue, () => import('./reauth_wasm.js').then((m) => unpack(m.default)), false,
+const api = loader(glue, () => import('./reauth_wasm.js').then((m) => unpack(m.default)), [],
   () => readBeside('reauth_bg.wasm', import.meta.url));
 /** Loads the module; optional (authFetch waits for the load itself); in Node it is instant. */
 export default api.init;

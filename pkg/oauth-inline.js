@@ -4,9 +4,9 @@
 // gzip-compressed in base64.
 import * as glue from './reauth_oauth.js';
 import gzipped from './reauth_oauth_wasm.js';
-import { loader, unpack } from './loader.js';
+import { loader, oauthMethods, unpack } from './loader.js';
 
-const api = loader(glue, () => unpack(gzipped), true);
+const api = loader(glue, () => unpack(gzipped), oauthMethods);
 /** Loads the module (optional: authFetch waits for the load itself); see the .d.ts. */
 export default api.init;
 export const { createAuthFetch, initSync, parseChallenges } = api;

@@ -3,9 +3,9 @@
 // at once (Node, unbundled), else loaded from the inline build's bytes, a chunk imported only
 // then (a server bundle, an edge runtime, no file system).
 import * as glue from './reauth_oauth.js';
-import { loader, readBeside, unpack } from './loader.js';
+import { loader, oauthMethods, readBeside, unpack } from './loader.js';
 
-const api = loader(glue, () => import('./reauth_oauth_wasm.js').then((m) => unpack(m.default)), true,
+const api = loader(glue, () => import('./reauth_oauth_wasm.js').then((m) => unpack(m.default)), oauthMethods,
   () => readBeside('reauth_oauth_bg.wasm', import.meta.url));
 /** Loads the module; optional (authFetch waits for the load itself); in Node it is instant. */
 export default api.init;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the npm package in pkg/, twice: the core (pkg/reauth*, the `reauth` entries) and the
+# Builds the npm package in pkg/, three times: the core (pkg/reauth*, the `reauth` entries), the
+# cookie-session build (`--features bff`: pkg/reauth_bff*, the `reauth/bff` entries) and the
 # OAuth build (`--features oauth`: pkg/reauth_oauth*, the `reauth/oauth` entries). Each: the
 # release wasm, wasm-bindgen's glue for it (--target web: NAME.js, NAME.d.ts, NAME_bg.wasm), then
 # wasm-opt -Oz, and short names for the module's imports and exports in both the .wasm and the
@@ -13,7 +14,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 say() { printf '[build] %s\n' "$*" >&2; }
 
 # One build of the module: `$1` the cargo features ("" for the core), `$2` the name of its files
-# in pkg/ (reauth: the core; reauth_oauth: with OAuth and DPoP).
+# in pkg/ (reauth: the core; reauth_bff: with cookie sessions; reauth_oauth: with OAuth and DPoP).
 #
 # The module is built by the pinned nightly of scripts/toolchain.sh, with std built for size with
 # the crate (-Zbuild-std), panics that abort at once (no panic message formatting), no source
@@ -62,7 +63,8 @@ variant() {
 
 gz() { cat "$@" | gzip -9 | wc -c; }
 variant "" reauth
+variant bff reauth_bff
 variant oauth reauth_oauth
 # The digests of the shipped modules, in the package (scripts/reproduce.sh rebuilds and compares).
-(cd pkg && sha256sum reauth_bg.wasm reauth_oauth_bg.wasm > SHA256SUMS)
-say "gzip -9: entries $(gz pkg/index.js pkg/inline.js pkg/node.js pkg/oauth.js pkg/oauth-inline.js pkg/oauth-node.js pkg/loader.js) B"
+(cd pkg && sha256sum reauth_bg.wasm reauth_bff_bg.wasm reauth_oauth_bg.wasm > SHA256SUMS)
+say "gzip -9: entries $(gz pkg/index.js pkg/inline.js pkg/node.js pkg/split.js pkg/loader.js) B (core; each build's the same)"

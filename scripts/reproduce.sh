@@ -20,7 +20,7 @@ for copy in a b; do
     || { cat "$work/build-$copy.log"; exit 1; }
 done
 status=0
-for f in reauth_bg.wasm reauth_oauth_bg.wasm; do
+for f in reauth_bg.wasm reauth_bff_bg.wasm reauth_oauth_bg.wasm; do
   want=$(sha256sum "pkg/$f" | cut -d' ' -f1)
   for copy in a b; do
     got=$(sha256sum "$work/reauth-$copy/src-dir/pkg/$f" | cut -d' ' -f1)

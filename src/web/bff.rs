@@ -51,7 +51,7 @@ type Method =
 
 /// `options.bff` of `sh`, or the `TypeError` a member rejects with without it.
 fn config<'a>(sh: &'a Shell, member: &str) -> Result<&'a BffConfig, JsValue> {
-    sh.opts.bff.as_ref().ok_or_else(|| {
+    sh.opts.bff().ok_or_else(|| {
         type_error(&js::concat(&[
             "authFetch.",
             member,
@@ -307,10 +307,9 @@ impl Bff {
         }
     }
 
-    /// Adds `session`, `login`, `completeLogin` and `logout` to `f` (`all`: false adds only
-    /// `session`, for the OAuth build, whose `authFetch` has OAuth's other three; each rejects
-    /// without `options.bff`).
-    pub fn methods(self: &Rc<Self>, f: &Function, shell: &Rc<Shell>, all: bool) {
+    /// Adds `session`, `login`, `completeLogin` and `logout` to `f` (each rejects without
+    /// `options.bff`).
+    pub fn methods(self: &Rc<Self>, f: &Function, shell: &Rc<Shell>) {
         *self.shell.borrow_mut() = Rc::downgrade(shell);
         let methods: [(&str, Method); 4] = [
             ("session", |b, s, _| Box::pin(b.session(s))),
@@ -318,7 +317,7 @@ impl Bff {
             ("completeLogin", |_, s, _| Box::pin(complete_login(s))),
             ("logout", |b, s, a| Box::pin(b.logout(s, a))),
         ];
-        for (name, method) in methods.into_iter().take(if all { 4 } else { 1 }) {
+        for (name, method) in methods {
             let (b, s) = (self.clone(), shell.clone());
             let m = Closure::<dyn Fn(JsValue) -> JsValue>::new(move |arg: JsValue| {
                 wasm_bindgen_futures::future_to_promise(method(b.clone(), s.clone(), arg)).into()
@@ -604,7 +603,7 @@ impl Above for Bff {
         let Some(sh) = self.shell.borrow().upgrade() else {
             return;
         };
-        if sh.opts.bff.as_ref().is_some_and(|b| b.login_url.is_some()) {
+        if sh.opts.bff().is_some_and(|b| b.login_url.is_some()) {
             js::spawn(async move {
                 if let Err(e) = login(sh, Some(return_to)).await {
                     js::report(&e);

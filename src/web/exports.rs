@@ -1,18 +1,21 @@
 //! The module's exports: `createAuthFetch` and `parseChallenges`. The top of the shell: it puts
-//! the core and the layer above it (OAuth and DPoP, or a cookie session's BFF) together, and
-//! imports from every layer; none imports it.
+//! the core and the layer above it in this build (OAuth and DPoP, or a cookie session's BFF)
+//! together, and imports from every layer; none imports it.
 
+#[cfg(any(feature = "oauth", feature = "bff"))]
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "bff")]
 use super::bff::Bff;
 use super::js;
 #[cfg(feature = "oauth")]
 use super::oauth::OAuth;
 use super::options::Options;
 use super::response::ChallengeOut;
+#[cfg(any(feature = "oauth", feature = "bff"))]
 use super::Above;
 use super::{function_of, Shell};
 
@@ -31,21 +34,27 @@ pub fn create_auth_fetch(
 ) -> Result<Function, JsValue> {
     #[cfg_attr(not(feature = "oauth"), allow(unused_mut))]
     let mut opts = Options::from_js(&options)?;
-    let bff = Rc::new(Bff::new());
+    // The cookie-session build: `login`, `completeLogin`, `logout` and `session` on every
+    // instance (they reject without `options.bff`).
+    #[cfg(feature = "bff")]
+    if opts.bff().is_some() || cfg!(not(feature = "oauth")) {
+        let bff = Rc::new(Bff::new());
+        let above = opts.bff().is_some().then(|| bff.clone() as Rc<dyn Above>);
+        let shell = Shell::make(opts, above);
+        let f = function_of(&shell);
+        bff.methods(&f, &shell);
+        return Ok(f);
+    }
     #[cfg(feature = "oauth")]
-    if opts.bff.is_none() {
+    {
         let oauth = Rc::new(OAuth::new(&mut opts));
         let shell = Shell::make(opts, Some(oauth.clone() as Rc<dyn Above>));
         let f = function_of(&shell);
         oauth.methods(&f, &shell);
-        bff.methods(&f, &shell, false);
-        return Ok(f);
+        Ok(f)
     }
-    let above = opts.bff.is_some().then(|| bff.clone() as Rc<dyn Above>);
-    let shell = Shell::make(opts, above);
-    let f = function_of(&shell);
-    bff.methods(&f, &shell, true);
-    Ok(f)
+    #[cfg(not(feature = "oauth"))]
+    Ok(function_of(&Shell::make(opts, None)))
 }
 
 /// Parses a `WWW-Authenticate` header value (RFC 9110 §11) into its challenges:

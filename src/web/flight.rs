@@ -252,7 +252,7 @@ impl Shell {
             if let Err(e) = called {
                 report(&e);
             }
-        } else if let (Some(a), Some(_)) = (&self.above, &self.opts.bff) {
+        } else if let (Some(a), Some(_)) = (&self.above, self.opts.bff()) {
             // A cookie session: a login at the BFF, back to this page (a logout in another
             // tab is no reason to leave this one).
             if reason != "logout" {
@@ -374,7 +374,7 @@ impl Shell {
         };
         let header = www_authenticate(response);
         // A cookie session's marker is no refresh token: the hook gets none.
-        let refresh_token = match &self.opts.bff {
+        let refresh_token = match self.opts.bff() {
             Some(_) => None,
             None => sh.session.borrow().refresh_token().map(String::from),
         };
@@ -390,7 +390,7 @@ impl Shell {
                 Err(e) => Err(Failure::Threw(e)),
                 Ok(v) if v.is_null() => Err(Failure::Ended),
                 // A cookie session: anything but null is a refreshed session.
-                Ok(_) if self.opts.bff.is_some() => Ok(TokenSet::session()),
+                Ok(_) if self.opts.bff().is_some() => Ok(TokenSet::session()),
                 Ok(v) => TokenSet::from_js(&v).map_err(|what| {
                     let msg = alloc::format!("refresh resolved with bad tokens: {what}");
                     Failure::Threw(js::type_error(&msg))

@@ -44,6 +44,7 @@
 //! `setTokens`, `clearTokens`, `accessToken`) at any point; every closure JS can call is either
 //! owned by the JS garbage collector or removed from its event target before it is dropped.
 
+#[cfg(feature = "bff")]
 pub mod bff;
 #[cfg(feature = "oauth")]
 pub mod dpop;
@@ -320,7 +321,7 @@ impl Shell {
             in_failure_hook: Cell::new(false),
         });
         *shell.listeners.borrow_mut() = page::listen(&shell);
-        if shell.opts.bff.is_some() && shell.shared.session.borrow().access_token().is_none() {
+        if shell.opts.bff().is_some() && shell.shared.session.borrow().access_token().is_none() {
             // A cookie session starts as one: the cookie, not this module, says whether it is
             // live, and a 401 says when it is not. Stored, so that the tabs that open next
             // share it (and hear of its end).
@@ -340,7 +341,7 @@ pub fn function_of(shell: &Rc<Shell>) -> Function {
     let f: Function = call.into_js_value().unchecked_into();
     let s = shell.clone();
     let set = Closure::<dyn Fn(JsValue) -> Result<(), JsValue>>::new(move |tokens: JsValue| {
-        if s.opts.bff.is_some() {
+        if s.opts.bff().is_some() {
             return Err(js::type_error(
                 "setTokens: a cookie session (options.bff) keeps no tokens in the page",
             ));
@@ -359,7 +360,7 @@ pub fn function_of(shell: &Rc<Shell>) -> Function {
     js::define_value(&f, &js::name("clearTokens"), &clear.into_js_value());
     let s = shell.clone();
     let token = Closure::<dyn Fn() -> JsValue>::new(move || {
-        if s.opts.bff.is_some() {
+        if s.opts.bff().is_some() {
             return JsValue::NULL;
         }
         s.shared

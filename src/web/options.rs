@@ -77,10 +77,24 @@ pub struct Options {
     /// The step-up hook (RFC 9470).
     pub on_step_up: Option<Function>,
     /// Cookie sessions behind a backend-for-frontend: no tokens in JS.
-    pub bff: Option<BffConfig>,
+    #[cfg(feature = "bff")]
+    bff: Option<BffConfig>,
+}
+
+impl Options {
+    /// `options.bff`: a cookie session's BFF, if any (never in the builds without cookie
+    /// sessions, where the code for them is left out).
+    #[inline]
+    pub fn bff(&self) -> Option<&BffConfig> {
+        #[cfg(feature = "bff")]
+        return self.bff.as_ref();
+        #[cfg(not(feature = "bff"))]
+        None
+    }
 }
 
 /// Which backend-for-frontend a cookie session talks to, for what its endpoints say.
+#[cfg_attr(not(feature = "bff"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Preset {
     /// Duende BFF: `X-CSRF: 1`, `/bff/user` (claims as `{ type, value }`), `/bff/login`,
@@ -98,6 +112,7 @@ pub enum Preset {
 }
 
 /// `options.bff`, checked: every URL absolute.
+#[cfg_attr(not(feature = "bff"), allow(dead_code))]
 pub struct BffConfig {
     /// The preset the endpoints follow (`None`: the generic form).
     pub preset: Option<Preset>,
@@ -119,87 +134,6 @@ pub struct BffConfig {
     /// The CSRF value the OAuth Agent's `login/end` answered, once known: sent on every request
     /// to an allowed origin that is not a GET or HEAD.
     pub csrf: core::cell::RefCell<Option<String>>,
-}
-
-/// `options.bff` as an object, as given (`headers` kept as the JS value, read by
-/// [`header_pairs`]).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct BffFields {
-    #[serde(default)]
-    preset: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    headers: Option<Preserved>,
-    #[serde(default, deserialize_with = "nullable")]
-    refresh_url: Option<Option<String>>,
-    #[serde(default)]
-    user_url: Option<String>,
-    #[serde(default)]
-    logout_url: Option<String>,
-    #[serde(default)]
-    return_param: Option<String>,
-    #[serde(default)]
-    csrf_header: Option<String>,
-}
-
-/// A field that may be `null` on purpose (`Some(None)`), as against not given (`None`).
-fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
-
-/// An option kept as the JS value it is, looked at after serde.
-struct Preserved(JsValue);
-
-impl<'de> Deserialize<'de> for Preserved {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        serde_wasm_bindgen::preserve::deserialize(d).map(Preserved)
-    }
-}
-
-/// The fields of `options.bff` (serde-wasm-bindgen reads only the fields a struct names, so
-/// others are looked for apart: a misspelling names the field meant).
-const BFF_KEYS: &[&str] = &[
-    "preset",
-    "url",
-    "headers",
-    "refreshUrl",
-    "userUrl",
-    "logoutUrl",
-    "returnParam",
-    "csrfHeader",
-];
-
-const BFF_SHAPE: &str = "options.bff must be 'duende', 'curity', 'oauth-agent' or { preset?, url?, headers?, refreshUrl?, userUrl?, logoutUrl?, returnParam?, csrfHeader? }";
-
-/// The preset named `name`.
-fn preset_of(name: &str) -> Result<Preset, JsValue> {
-    match name {
-        "duende" => Ok(Preset::Duende),
-        "curity" => Ok(Preset::Curity),
-        "oauth-agent" => Ok(Preset::OAuthAgent),
-        // What it named spoke to neither of Curity's products: say which is which.
-        "token-handler" => Err(bad("options.bff: 'token-handler' is now two presets: 'curity' for the Curity Identity Server's Token Handler, 'oauth-agent' for Curity's open-source OAuth Agent")),
-        _ => Err(bad(BFF_SHAPE)),
-    }
-}
-
-/// `options.bff.headers`: a record of strings, as name and value pairs.
-fn header_pairs(headers: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
-    const HEADERS: &str = "options.bff.headers must be a record of header names and string values, such as { 'X-CSRF': '1' }";
-    if !headers.is_object() {
-        return Err(bad(HEADERS));
-    }
-    let mut out = Vec::new();
-    for key in js::keys(headers)?.iter() {
-        let value = js::get(headers, &key);
-        match (key.as_string(), value.as_string()) {
-            (Some(k), Some(v)) => out.push((k, v)),
-            _ => return Err(bad(HEADERS)),
-        }
-    }
-    Ok(out)
 }
 
 /// `options.oauth`, as given.
@@ -338,7 +272,8 @@ struct Given {
     #[cfg(feature = "oauth")]
     dpop: Option<bool>,
     on_step_up: Option<Hook>,
-    bff: Option<Preserved>,
+    #[cfg(feature = "bff")]
+    bff: Option<cookie::Preserved>,
 }
 
 /// The next value of `map` as a `T`, or an error that names the option and what it must be.
@@ -358,6 +293,9 @@ const OAUTH_BUILD: &str =
 #[cfg(not(feature = "oauth"))]
 const DPOP_BUILD: &str =
     "options.dpop is in the OAuth build: import { createAuthFetch } from 'reauth/oauth'";
+#[cfg(not(feature = "bff"))]
+const BFF_BUILD: &str =
+    "options.bff is in the cookie-session build: import { createAuthFetch } from 'reauth/bff'";
 const MILLIS: &str = "must be a number of milliseconds, 0 or more";
 
 impl<'de> Deserialize<'de> for Given {
@@ -414,7 +352,10 @@ impl<'de> Deserialize<'de> for Given {
                         #[cfg(not(feature = "oauth"))]
                         Field::Dpop => return Err(de::Error::custom(DPOP_BUILD)),
                         Field::OnStepUp => g.on_step_up = value(m, "onStepUp", FUNCTION)?,
+                        #[cfg(feature = "bff")]
                         Field::Bff => g.bff = m.next_value()?,
+                        #[cfg(not(feature = "bff"))]
+                        Field::Bff => return Err(de::Error::custom(BFF_BUILD)),
                     }
                 }
                 Ok(g)
@@ -518,10 +459,13 @@ impl Options {
         })?;
         unknown_option(value, KEYS, "options.")?;
         let refresh = g.refresh.map(|h| h.0);
+        #[cfg(feature = "bff")]
         let bff = match g.bff {
-            Some(Preserved(v)) => Some(bff_config(&v, g.login_url.as_deref())?),
+            Some(cookie::Preserved(v)) => Some(cookie::bff_config(&v, g.login_url.as_deref())?),
             None => None,
         };
+        #[cfg(not(feature = "bff"))]
+        let bff: Option<BffConfig> = None;
         #[cfg(feature = "oauth")]
         if bff.is_some() && (g.oauth.is_some() || g.dpop == Some(true)) {
             return Err(bad("options.bff is a cookie session: no tokens in the page, so no options.oauth or options.dpop with it"));
@@ -686,157 +630,249 @@ impl Options {
             lock_timeout_ms,
             dpop,
             on_step_up: g.on_step_up.map(|h| h.0),
+            #[cfg(feature = "bff")]
             bff,
         })
     }
 }
 
-/// `options.bff` checked: the preset's endpoints under `url` where not given, every URL made
-/// absolute against the page's base URL. `login_url`: the top-level `loginUrl` option, which
-/// names the BFF's login endpoint in a cookie session.
-fn bff_config(value: &JsValue, login_url: Option<&str>) -> Result<BffConfig, JsValue> {
-    let f = match value.as_string() {
-        Some(name) => BffFields {
-            preset: Some(name),
-            ..BffFields::default()
-        },
-        None if value.is_object() => {
-            unknown_option(value, BFF_KEYS, "options.bff.")?;
-            serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
-                let e = JsValue::from(e);
-                let said = e
-                    .dyn_ref::<js_sys::Error>()
-                    .map(|e| String::from(e.message()))
-                    .unwrap_or_default();
-                let mut msg = String::from(BFF_SHAPE);
-                msg.push_str(": ");
-                msg.push_str(&said);
-                bad(&msg)
-            })?
-        }
-        None => return Err(bad(BFF_SHAPE)),
-    };
-    let preset = f.preset.as_deref().map(preset_of).transpose()?;
-    // The preset's anti-CSRF header, return parameter, and endpoints under its `url`: refresh,
-    // user, login, logout (in the order of `URL_OPTIONS`).
-    let (header, param, paths): (Option<Header>, &str, [Option<&str>; 4]) = match preset {
-        Some(Preset::Duende) => (
-            Some(("X-CSRF", "1")),
-            "returnUrl",
-            [
-                None,
-                Some("/bff/user"),
-                Some("/bff/login"),
-                Some("/bff/logout"),
-            ],
-        ),
-        Some(Preset::Curity) => (
-            Some(("token-handler-version", "1")),
-            "returnTo",
-            [
-                Some("/refresh"),
-                Some("/session"),
-                Some("/login/start"),
-                Some("/logout"),
-            ],
-        ),
-        Some(Preset::OAuthAgent) => (
-            None,
-            "returnTo",
-            [
-                Some("/refresh"),
-                Some("/claims"),
-                Some("/login/start"),
-                Some("/logout"),
-            ],
-        ),
-        None => (None, "returnTo", [None; 4]),
-    };
-    let base = match &f.url {
-        Some(u) => Some(absolute(u, "options.bff.url")?),
-        None if preset == Some(Preset::Curity) => {
-            return Err(bad("options.bff.url is required with 'curity': the token handler application's URL, such as 'https://api.example.com/oauthagent/example'"))
-        }
-        None if preset == Some(Preset::OAuthAgent) => {
-            return Err(bad("options.bff.url is required with 'oauth-agent': the OAuth Agent's URL, such as 'https://api.example.com/oauth-agent'"))
-        }
-        None => page_origin(),
-    };
-    let csrf_header = match (preset, f.csrf_header) {
-        (Some(Preset::OAuthAgent), h) => Some(h.unwrap_or_else(|| String::from("x-example-csrf"))),
-        (_, None) => None,
-        (_, Some(_)) => {
-            return Err(bad(
-                "options.bff.csrfHeader is the OAuth Agent's: it goes with preset 'oauth-agent'",
-            ))
-        }
-    };
-    let base = base.map(|b| String::from(b.trim_end_matches('/')));
-    // Each endpoint: as given (`null`: none), else the preset's under `url`.
-    let given: [Option<Option<&str>>; 4] = [
-        f.refresh_url.as_ref().map(Option::as_deref),
-        f.user_url.as_deref().map(Some),
-        login_url.map(Some),
-        f.logout_url.as_deref().map(Some),
-    ];
-    let mut urls: [Option<String>; 4] = Default::default();
-    for (i, url) in urls.iter_mut().enumerate() {
-        *url = match (given[i], paths[i], &base) {
-            (Some(Some(u)), _, _) => Some(absolute(u, URL_OPTIONS[i])?),
-            (Some(None), _, _) | (None, None, _) => None,
-            (None, Some(path), Some(b)) => Some(js::concat(&[b, path])),
-            // On a server there is no cookie to send: no endpoint.
-            (None, Some(_), None) if js::place().is_none() => None,
-            (None, Some(_), None) => {
-                return Err(bad(
-                    "options.bff.url is required where there is no page origin",
-                ))
-            }
-        };
+/// `options.bff`, read and checked (the cookie-session build only: the others refuse the option
+/// with a `TypeError` that names `reauth/bff`).
+#[cfg(feature = "bff")]
+mod cookie {
+    use super::*;
+
+    /// `options.bff` as an object, as given (`headers` kept as the JS value, read by
+    /// [`header_pairs`]).
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct BffFields {
+        #[serde(default)]
+        preset: Option<String>,
+        #[serde(default)]
+        url: Option<String>,
+        #[serde(default)]
+        headers: Option<Preserved>,
+        #[serde(default, deserialize_with = "nullable")]
+        refresh_url: Option<Option<String>>,
+        #[serde(default)]
+        user_url: Option<String>,
+        #[serde(default)]
+        logout_url: Option<String>,
+        #[serde(default)]
+        return_param: Option<String>,
+        #[serde(default)]
+        csrf_header: Option<String>,
     }
-    let [refresh_url, user_url, login_url, logout_url] = urls;
-    let headers = match (&f.headers, header) {
-        (Some(Preserved(h)), _) => header_pairs(h)?,
-        (None, Some((name, value))) => vec![(String::from(name), String::from(value))],
-        (None, None) => Vec::new(),
-    };
-    Ok(BffConfig {
-        preset,
-        headers,
-        refresh_url,
-        user_url,
-        login_url,
-        logout_url,
-        return_param: f.return_param.unwrap_or_else(|| String::from(param)),
-        csrf_header,
-        csrf: core::cell::RefCell::new(None),
-    })
-}
 
-/// A header's name and value.
-type Header = (&'static str, &'static str);
+    /// A field that may be `null` on purpose (`Some(None)`), as against not given (`None`).
+    fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
 
-/// The options that name a BFF's endpoints, in the order `bff_config` keeps them.
-const URL_OPTIONS: [&str; 4] = [
-    "options.bff.refreshUrl",
-    "options.bff.userUrl",
-    "options.loginUrl",
-    "options.bff.logoutUrl",
-];
+    /// An option kept as the JS value it is, looked at after serde.
+    pub(super) struct Preserved(pub(super) JsValue);
 
-/// `url` resolved against the page's base URL (as fetch would), or a `TypeError` naming the
-/// option when it is no http(s) URL.
-fn absolute(url: &str, option: &str) -> Result<String, JsValue> {
-    let parsed = match js::base_url() {
-        Some(b) => web_sys::Url::new_with_base(url, &b),
-        None => web_sys::Url::new(url),
-    };
-    match parsed {
-        Ok(u) if u.protocol() == "https:" || u.protocol() == "http:" => Ok(u.href()),
-        _ => Err(bad(&js::concat(&[
-            option,
-            " must be an http(s) URL (absolute where there is no page)",
-        ]))),
+    impl<'de> Deserialize<'de> for Preserved {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            serde_wasm_bindgen::preserve::deserialize(d).map(Preserved)
+        }
+    }
+
+    /// The fields of `options.bff` (serde-wasm-bindgen reads only the fields a struct names, so
+    /// others are looked for apart: a misspelling names the field meant).
+    const BFF_KEYS: &[&str] = &[
+        "preset",
+        "url",
+        "headers",
+        "refreshUrl",
+        "userUrl",
+        "logoutUrl",
+        "returnParam",
+        "csrfHeader",
+    ];
+
+    const BFF_SHAPE: &str = "options.bff must be 'duende', 'curity', 'oauth-agent' or { preset?, url?, headers?, refreshUrl?, userUrl?, logoutUrl?, returnParam?, csrfHeader? }";
+
+    /// The preset named `name`.
+    fn preset_of(name: &str) -> Result<Preset, JsValue> {
+        match name {
+            "duende" => Ok(Preset::Duende),
+            "curity" => Ok(Preset::Curity),
+            "oauth-agent" => Ok(Preset::OAuthAgent),
+            // What it named spoke to neither of Curity's products: say which is which.
+            "token-handler" => Err(bad("options.bff: 'token-handler' is now two presets: 'curity' for the Curity Identity Server's Token Handler, 'oauth-agent' for Curity's open-source OAuth Agent")),
+            _ => Err(bad(BFF_SHAPE)),
+        }
+    }
+
+    /// `options.bff.headers`: a record of strings, as name and value pairs.
+    fn header_pairs(headers: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
+        const HEADERS: &str = "options.bff.headers must be a record of header names and string values, such as { 'X-CSRF': '1' }";
+        if !headers.is_object() {
+            return Err(bad(HEADERS));
+        }
+        let mut out = Vec::new();
+        for key in js::keys(headers)?.iter() {
+            let value = js::get(headers, &key);
+            match (key.as_string(), value.as_string()) {
+                (Some(k), Some(v)) => out.push((k, v)),
+                _ => return Err(bad(HEADERS)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// `options.bff` checked: the preset's endpoints under `url` where not given, every URL made
+    /// absolute against the page's base URL. `login_url`: the top-level `loginUrl` option, which
+    /// names the BFF's login endpoint in a cookie session.
+    pub(super) fn bff_config(
+        value: &JsValue,
+        login_url: Option<&str>,
+    ) -> Result<BffConfig, JsValue> {
+        let f = match value.as_string() {
+            Some(name) => BffFields {
+                preset: Some(name),
+                ..BffFields::default()
+            },
+            None if value.is_object() => {
+                unknown_option(value, BFF_KEYS, "options.bff.")?;
+                serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
+                    let e = JsValue::from(e);
+                    let said = e
+                        .dyn_ref::<js_sys::Error>()
+                        .map(|e| String::from(e.message()))
+                        .unwrap_or_default();
+                    let mut msg = String::from(BFF_SHAPE);
+                    msg.push_str(": ");
+                    msg.push_str(&said);
+                    bad(&msg)
+                })?
+            }
+            None => return Err(bad(BFF_SHAPE)),
+        };
+        let preset = f.preset.as_deref().map(preset_of).transpose()?;
+        // The preset's anti-CSRF header, return parameter, and endpoints under its `url`: refresh,
+        // user, login, logout (in the order of `URL_OPTIONS`).
+        let (header, param, paths): (Option<Header>, &str, [Option<&str>; 4]) = match preset {
+            Some(Preset::Duende) => (
+                Some(("X-CSRF", "1")),
+                "returnUrl",
+                [
+                    None,
+                    Some("/bff/user"),
+                    Some("/bff/login"),
+                    Some("/bff/logout"),
+                ],
+            ),
+            Some(Preset::Curity) => (
+                Some(("token-handler-version", "1")),
+                "returnTo",
+                [
+                    Some("/refresh"),
+                    Some("/session"),
+                    Some("/login/start"),
+                    Some("/logout"),
+                ],
+            ),
+            Some(Preset::OAuthAgent) => (
+                None,
+                "returnTo",
+                [
+                    Some("/refresh"),
+                    Some("/claims"),
+                    Some("/login/start"),
+                    Some("/logout"),
+                ],
+            ),
+            None => (None, "returnTo", [None; 4]),
+        };
+        let base = match &f.url {
+            Some(u) => Some(absolute(u, "options.bff.url")?),
+            None if preset == Some(Preset::Curity) => {
+                return Err(bad("options.bff.url is required with 'curity': the token handler application's URL, such as 'https://api.example.com/oauthagent/example'"))
+            }
+            None if preset == Some(Preset::OAuthAgent) => {
+                return Err(bad("options.bff.url is required with 'oauth-agent': the OAuth Agent's URL, such as 'https://api.example.com/oauth-agent'"))
+            }
+            None => page_origin(),
+        };
+        let csrf_header = match (preset, f.csrf_header) {
+            (Some(Preset::OAuthAgent), h) => {
+                Some(h.unwrap_or_else(|| String::from("x-example-csrf")))
+            }
+            (_, None) => None,
+            (_, Some(_)) => return Err(bad(
+                "options.bff.csrfHeader is the OAuth Agent's: it goes with preset 'oauth-agent'",
+            )),
+        };
+        let base = base.map(|b| String::from(b.trim_end_matches('/')));
+        // Each endpoint: as given (`null`: none), else the preset's under `url`.
+        let given: [Option<Option<&str>>; 4] = [
+            f.refresh_url.as_ref().map(Option::as_deref),
+            f.user_url.as_deref().map(Some),
+            login_url.map(Some),
+            f.logout_url.as_deref().map(Some),
+        ];
+        let mut urls: [Option<String>; 4] = Default::default();
+        for (i, url) in urls.iter_mut().enumerate() {
+            *url = match (given[i], paths[i], &base) {
+                (Some(Some(u)), _, _) => Some(absolute(u, URL_OPTIONS[i])?),
+                (Some(None), _, _) | (None, None, _) => None,
+                (None, Some(path), Some(b)) => Some(js::concat(&[b, path])),
+                // On a server there is no cookie to send: no endpoint.
+                (None, Some(_), None) if js::place().is_none() => None,
+                (None, Some(_), None) => {
+                    return Err(bad(
+                        "options.bff.url is required where there is no page origin",
+                    ))
+                }
+            };
+        }
+        let [refresh_url, user_url, login_url, logout_url] = urls;
+        let headers = match (&f.headers, header) {
+            (Some(Preserved(h)), _) => header_pairs(h)?,
+            (None, Some((name, value))) => vec![(String::from(name), String::from(value))],
+            (None, None) => Vec::new(),
+        };
+        Ok(BffConfig {
+            preset,
+            headers,
+            refresh_url,
+            user_url,
+            login_url,
+            logout_url,
+            return_param: f.return_param.unwrap_or_else(|| String::from(param)),
+            csrf_header,
+            csrf: core::cell::RefCell::new(None),
+        })
+    }
+
+    /// A header's name and value.
+    type Header = (&'static str, &'static str);
+
+    /// The options that name a BFF's endpoints, in the order `bff_config` keeps them.
+    const URL_OPTIONS: [&str; 4] = [
+        "options.bff.refreshUrl",
+        "options.bff.userUrl",
+        "options.loginUrl",
+        "options.bff.logoutUrl",
+    ];
+
+    /// `url` resolved against the page's base URL (as fetch would), or a `TypeError` naming the
+    /// option when it is no http(s) URL.
+    fn absolute(url: &str, option: &str) -> Result<String, JsValue> {
+        let parsed = match js::base_url() {
+            Some(b) => web_sys::Url::new_with_base(url, &b),
+            None => web_sys::Url::new(url),
+        };
+        match parsed {
+            Ok(u) if u.protocol() == "https:" || u.protocol() == "http:" => Ok(u.href()),
+            _ => Err(bad(&js::concat(&[
+                option,
+                " must be an http(s) URL (absolute where there is no page)",
+            ]))),
+        }
     }
 }
 

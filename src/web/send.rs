@@ -663,7 +663,7 @@ impl Shell {
 
     /// Sends `input`, `init` with the current token: as `Bearer`, or as `DPoP` with a proof.
     fn send_with(self: &Rc<Self>, input: &JsValue, init: &JsValue) -> Promise {
-        if let Some(bff) = &self.opts.bff {
+        if let Some(bff) = self.opts.bff() {
             // A cookie session: the cookie is the credential; the session's marker never leaves.
             return match with_session(input, init, bff) {
                 Ok(with) => self.fetch(input, &with),
@@ -965,7 +965,7 @@ impl Shell {
     /// otherwise. Only error statuses are looked at.
     pub(super) fn wants_refresh(self: &Rc<Self>, response: &JsValue) -> bool {
         let status = status_of(response);
-        if status == 0.0 && self.opts.bff.is_some() && is_opaque_redirect(response) {
+        if status == 0.0 && self.opts.bff().is_some() && is_opaque_redirect(response) {
             // A BFF that answers a fetch with a redirect to its login page: the session is over
             // (or needs a refresh), as a 401 would say.
             return self.ask_should_refresh(response, None, true);

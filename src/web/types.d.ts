@@ -1,6 +1,7 @@
 // The public types of the package (wasm-bindgen puts this into the generated .d.ts). Lines
 // between `//#if oauth` and `//#else` (or `//#end`) are the OAuth build's (`reauth/oauth`),
-// between `//#else` and `//#end` the core's (`reauth`): build.rs picks them per build.
+// between `//#if bff` and its `//#else` or `//#end` the cookie-session build's (`reauth/bff`),
+// the `//#else` parts the other builds': build.rs picks them per build.
 
 /** One challenge of a `WWW-Authenticate` header. */
 export interface Challenge {
@@ -50,8 +51,12 @@ export type AuthFailureReason = 'refresh_failed' | 'refresh_timeout' | 'retry_un
 export type AuthFailure =
   | {
       reason: 'refresh_failed' | 'refresh_timeout' | 'retry_unauthorized';
+//#if bff
       /** What `refresh` threw or rejected with, or the timeout error. With `bff`, an `Error`
        * with `code: 'session_expired'` when the BFF refused the refresh or has none. */
+//#else
+      /** What `refresh` threw or rejected with, or the timeout error. */
+//#end
       error?: unknown;
       /** The URL of the request whose 401 started the refresh (or whose retry was refused). */
       url: string;
@@ -76,8 +81,12 @@ export type AuthFailure =
     }
 //#end
   | {
+//#if bff
       /** `clearTokens()` (or, with `bff`, `logout()` or a session found over) ran in this tab
        * or another one sharing the tokens. */
+//#else
+      /** `clearTokens()` ran in this tab or another one sharing the tokens. */
+//#end
       reason: 'logout';
       /** The page's URL. */
       url: string;
@@ -163,6 +172,7 @@ export interface StepUpInfo {
   response: Response;
 }
 
+//#if bff
 /** A cookie session behind a backend-for-frontend (BFF): the tokens stay on the server, the
  * page holds its HttpOnly cookie. Each request to `origins` (and to the BFF's own endpoints'
  * origins) carries `credentials: 'include'`, `redirect: 'manual'` (unless the call sets them)
@@ -201,9 +211,11 @@ export interface BffOptions {
   returnParam?: string;
 }
 
+//#end
 interface BaseOptions {
   /** The redirect hook: called once per failed refresh (or refused retry). */
   onAuthFailure?(info: AuthFailure): void;
+//#if bff
   /** Without onAuthFailure: `location.assign(loginUrl + '?return_to=' + location.href)`. With
    * `bff`: the BFF's login endpoint (the preset's by default), where `login()` goes and, without
    * onAuthFailure, a failed re-authentication too (`?returnUrl=` the page's path for Duende). */
@@ -213,6 +225,14 @@ interface BaseOptions {
   /** Where tokens persist; default 'memory' ('local' with `bff`, which stores no secret: only
    * which session this is, so that tabs share refreshes and logouts). */
   storage?: 'memory' | 'session' | 'local';
+//#else
+  /** Without onAuthFailure: `location.assign(loginUrl + '?return_to=' + location.href)`. */
+  loginUrl?: string;
+  /** Origins the token may be sent to; default: the page's own origin (required in Node). */
+  origins?: string[];
+  /** Where tokens persist; default 'memory'. */
+  storage?: 'memory' | 'session' | 'local';
+//#end
   /** The storage key; default 'reauth'. Instances of one page (or worker) with the same storage
    * ('session' or 'local') and key share one session: one token set, one refresh. */
   storageKey?: string;
@@ -244,6 +264,7 @@ interface BaseOptions {
  * are kept for the next try. */
 export type RefreshHook = (ctx: RefreshContext) => Promise<TokenSet | string | null> | TokenSet | string | null;
 
+//#if bff
 /** With `bff`, the app's own session refresh (instead of `bff.refreshUrl`): resolve with
  * anything but `null` when the session was refreshed, `null` when it is over; throw or reject
  * for a failure that may pass. */
@@ -251,6 +272,7 @@ export type SessionRefreshHook = (ctx: RefreshContext) => unknown;
 
 /** A cookie session (`bff`): no tokens in the page. */
 type BffSession = { bff: 'duende' | 'curity' | 'oauth-agent' | BffOptions; refresh?: SessionRefreshHook };
+//#end
 
 //#if oauth
 /** `createAuthFetch`'s options: a `refresh` hook, or `oauth` for the built-in refresh grant
@@ -264,12 +286,18 @@ export type AuthFetchOptions = BaseOptions & (
        * refresh grant (no `refresh` hook). */
       dpop?: boolean }
   | { refresh?: RefreshHook; oauth: OAuthOptions; dpop?: false }
-  | (BffSession & { oauth?: undefined; dpop?: false })
 ) & {
-//#else
-/** `createAuthFetch`'s options (the OAuth build, `reauth/oauth`, also takes `oauth` and
- * `dpop`). */
+//#end
+//#if !oauth
+//#if bff
+/** `createAuthFetch`'s options: a `refresh` hook for tokens, or `bff` for a cookie session
+ * (`reauth/oauth` takes `oauth` and `dpop`). */
 export type AuthFetchOptions = BaseOptions & ({ refresh: RefreshHook; bff?: undefined } | BffSession) & {
+//#else
+/** `createAuthFetch`'s options (`reauth/oauth` also takes `oauth` and `dpop`; `reauth/bff`,
+ * `bff`). */
+export type AuthFetchOptions = BaseOptions & { refresh: RefreshHook } & {
+//#end
 //#end
   /** RFC 9470 step-up: a 401 `insufficient_user_authentication` calls this once per burst
    * (its return value is not used; a rejection is reported). Without it and with `oauth` (the
@@ -307,10 +335,10 @@ export interface AuthFetch {
    * can; with `endSession: true`, then ends the provider's session too (RP-Initiated Logout:
    * `client_id`, `id_token_hint` with the last ID token, `post_logout_redirect_uri` from
    * `returnTo` or `oauth.postLogoutRedirectUri`): a window goes there, and the promise resolves
-   * with that URL (rejects with `end_session_unsupported` where the provider has none).
-   * With `bff`: as in the core build (`reauth`). */
+   * with that URL (rejects with `end_session_unsupported` where the provider has none). */
   logout(options?: { returnTo?: string; endSession?: boolean }): Promise<string | void>;
 //#else
+//#if bff
   /** With `bff`: sends the page to the BFF's login (the token handler's: the authorization URL
    * its `login/start` answers), to come back to `returnTo` (default: the page's URL). */
   login(options?: { returnTo?: string }): Promise<void>;
@@ -325,10 +353,11 @@ export interface AuthFetch {
    * `'logout'`), then sends the page to the BFF's logout (Duende's `bff:logout_url` claim, a
    * token handler's end-session URL). */
   logout(options?: { returnTo?: string }): Promise<void>;
-//#end
   /** With `bff`: the user's claims from the BFF (Duende's `[{ type, value }]` as an object; the
    * token handler's ID token claims), `null` when there is no session. Fetched once per
    * session: calls share one request until the session changes (a refresh, a login, a logout,
    * in any tab). */
   session(): Promise<Record<string, unknown> | null>;
+//#end
+//#end
 }
