@@ -1,5 +1,7 @@
-// Cookie sessions (`bff`) in Node: what runs here without a cookie jar. The options and the
-// TypeErrors that name a wrong one; and the engine on a BFF's terms against a real HTTP server
+// Cookie sessions (`bff`, the cookie-session build `reauth/bff`) in Node: what runs here without
+// a cookie jar. The options and the TypeErrors that name a wrong one; what each build takes and
+// what its authFetch has (the core and the OAuth build refuse `bff` and name `reauth/bff`; the
+// cookie-session build refuses `oauth` and `dpop`); and the engine on a BFF's terms against a real HTTP server
 // on 127.0.0.1: the anti-CSRF header on every call to the BFF and none elsewhere, one session
 // refresh (a POST) for a burst of 401s and one retry each, a refused refresh ending the session
 // with the hook once, and no token anywhere. (The cookie itself is the browser's: the Chromium
@@ -7,7 +9,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { createAuthFetch } from 'reauth';
+import { createAuthFetch } from 'reauth/bff';
+import { createAuthFetch as createCoreFetch } from 'reauth';
 import { createAuthFetch as createOAuthFetch } from 'reauth/oauth';
 
 /** A BFF in miniature: `/api/*` answers 401 until the session is refreshed (`POST /refresh`),
@@ -54,8 +57,77 @@ test('bff options: a TypeError names what is wrong', () => {
   typeError({ bff: { url: 'ftp://bff.example.com' } }, /options\.bff\.url must be an http\(s\) URL/);
   // No refresh hook needed with bff; without either, the core says what it needs.
   typeError({ origins: ['https://api.example.com'] }, /options\.refresh is required/);
-  assert.throws(() => createOAuthFetch({ bff: { preset: 'duende', url: 'https://bff.example.com' }, oauth: { tokenEndpoint: 'https://as.example.com/token', clientId: 'spa' }, origins: ['https://bff.example.com'] }),
-    /options\.bff is a cookie session: no tokens in the page, so no options\.oauth or options\.dpop with it/);
+});
+
+/** Asserts that `make(options)` throws a TypeError with exactly `message`. */
+const refuses = (make, options, message) => assert.throws(() => make(options), (e) => {
+  assert.equal(e.name, 'TypeError');
+  assert.equal(e.message, message);
+  return true;
+});
+const toBff = "createAuthFetch: options.bff is in the cookie-session build: import { createAuthFetch } from 'reauth/bff'";
+const toOAuth = (o) => `createAuthFetch: options.${o} is in the OAuth build: import { createAuthFetch } from 'reauth/oauth'`;
+const oauth = { tokenEndpoint: 'https://as.example.com/token', clientId: 'spa' };
+const origins = ['https://bff.example.com'];
+const refresh = () => null;
+
+test('each build takes its own layer: the core and the OAuth build refuse bff and name reauth/bff; reauth/bff refuses oauth and dpop and names reauth/oauth', () => {
+  for (const [build, make] of [['reauth', createCoreFetch], ['reauth/oauth', createOAuthFetch]]) {
+    for (const bff of ['duende', { preset: 'curity', url: 'https://bff.example.com/agent' }, { url: 'https://bff.example.com' }]) {
+      refuses(make, { bff, origins }, toBff);
+    }
+    // With a refresh hook, and (the OAuth build) with oauth beside it: still the build's name.
+    refuses(make, { bff: 'duende', refresh, origins }, toBff);
+    if (build === 'reauth/oauth') refuses(make, { bff: 'duende', oauth, origins }, toBff);
+  }
+  refuses(createAuthFetch, { oauth, origins }, toOAuth('oauth'));
+  refuses(createAuthFetch, { refresh, dpop: true, origins }, toOAuth('dpop'));
+  refuses(createAuthFetch, { bff: 'duende', oauth, origins }, toOAuth('oauth'));
+  refuses(createAuthFetch, { bff: 'duende', dpop: true, origins }, toOAuth('dpop'));
+});
+
+// The members each build's authFetch has beyond the core's (a page's own fields aside).
+const layerMembers = ['authorizationUrl', 'login', 'completeLogin', 'logout', 'session'];
+const members = (af) => layerMembers.filter((k) => k in af);
+const bffMembers = ['login', 'completeLogin', 'logout', 'session'];
+
+test('what an authFetch has, per build: the core no login, completeLogin, logout or session; reauth/bff all four; reauth/oauth its own and no session', async () => {
+  // Made in Node by the server entries: the module is loaded at once, the instance is the
+  // module's own.
+  assert.deepEqual(members(createCoreFetch({ refresh, origins })), []);
+  assert.deepEqual(members(createOAuthFetch({ refresh, origins })), ['authorizationUrl', 'login', 'completeLogin', 'logout']);
+  assert.deepEqual(members(createOAuthFetch({ oauth, origins })), ['authorizationUrl', 'login', 'completeLogin', 'logout']);
+  const session = createAuthFetch({ bff: 'duende', origins });
+  assert.deepEqual(members(session), bffMembers);
+  for (const k of bffMembers) assert.equal(typeof session[k], 'function', k);
+  // Without options.bff the four are there and reject, naming the option.
+  const tokens = createAuthFetch({ refresh, origins });
+  assert.deepEqual(members(tokens), bffMembers);
+  for (const k of bffMembers) {
+    await assert.rejects(tokens[k](), (e) => {
+      assert.equal(e.name, 'TypeError');
+      assert.equal(e.message, `authFetch.${k}() is for cookie sessions: give options.bff`);
+      return true;
+    }, k);
+  }
+
+  // The inline entries read nothing at first use: an instance made before the module has loaded
+  // is the loader's, whose calls wait for the load. It has the same members as the module's,
+  // before the load and after, and so has one made once the module is there.
+  for (const [entry, want] of [['inline.js', []], ['bff-inline.js', bffMembers], ['oauth-inline.js', ['authorizationUrl', 'login', 'completeLogin', 'logout']]]) {
+    const m = await import(new URL(`../../pkg/${entry}`, import.meta.url).href);
+    const early = m.createAuthFetch({ refresh, origins });
+    assert.deepEqual(members(early), want, `${entry}: made before the load`);
+    // The other layer's option, before the load: refused when the module is there; the
+    // instance's `ready` (and its calls) say why.
+    const [wrong, message] = entry === 'bff-inline.js' ? [{ refresh, dpop: true, origins }, toOAuth('dpop')] : [{ bff: 'duende', origins }, toBff];
+    const refused = m.createAuthFetch(wrong);
+    await early.ready;
+    assert.deepEqual(members(early), want, `${entry}: the same instance, after the load`);
+    assert.deepEqual(members(m.createAuthFetch({ refresh, origins })), want, `${entry}: made after the load`);
+    await assert.rejects(refused.ready, { name: 'TypeError', message }, entry);
+    refuses(m.createAuthFetch, wrong, message);
+  }
 });
 
 describe('the engine on a BFF\'s terms (Node, a real server; no cookie jar)', () => {
