@@ -57,11 +57,12 @@ before(async () => {
 });
 after(() => api.close());
 
-const entries = ['reauth', 'reauth/inline', 'reauth/oauth', 'reauth/oauth/inline'];
+const entries = ['reauth', 'reauth/inline', 'reauth/bff', 'reauth/bff/inline', 'reauth/oauth', 'reauth/oauth/inline'];
 const file = (f) => new URL(f, `file://${pkg}/`).href;
-// The entries that load in Node by themselves (index.js and oauth.js fetch their .wasm by URL,
-// which Node's fetch cannot read from a file).
-const files = ['inline.js', 'node.js', 'split.js', 'oauth-inline.js', 'oauth-node.js', 'oauth-split.js'];
+// The entries that load in Node by themselves (index.js, bff.js and oauth.js fetch their .wasm
+// by URL, which Node's fetch cannot read from a file).
+const files = ['inline.js', 'node.js', 'split.js', 'bff-inline.js', 'bff-node.js', 'bff-split.js',
+  'oauth-inline.js', 'oauth-node.js', 'oauth-split.js'];
 
 test('importing any entry (by name, and each file) compiles nothing and throws nothing; the first use loads the module', async () => {
   for (const name of [...entries, ...files.map(file)]) {
@@ -73,7 +74,7 @@ test('importing any entry (by name, and each file) compiles nothing and throws n
       console.log(JSON.stringify({ atImport, loaded: compiled > 0, parsed }));`);
     assert.deepEqual(got, { atImport: 0, loaded: true, parsed: 'Bearer' }, name);
   }
-  for (const name of ['index.js', 'oauth.js'].map(file)) {
+  for (const name of ['index.js', 'bff.js', 'oauth.js'].map(file)) {
     const got = await run(`${counting}
       const m = await import(${JSON.stringify(name)});
       m.createAuthFetch({ origins: ['https://api.example.com'], refresh: () => null });
@@ -95,10 +96,11 @@ test('a server bundle or an edge runtime (no .wasm beside the entry, or no file 
   // The entry's files without the .wasm, as a bundler that rewrote its URL leaves them.
   const dir = mkdtempSync(join(tmpdir(), 'reauth-bundled-'));
   try {
-    for (const f of ['node.js', 'oauth-node.js', 'loader.js', 'reauth.js', 'reauth_wasm.js', 'reauth_oauth.js', 'reauth_oauth_wasm.js']) {
+    for (const f of ['node.js', 'bff-node.js', 'oauth-node.js', 'loader.js', 'reauth.js', 'reauth_wasm.js',
+      'reauth_bff.js', 'reauth_bff_wasm.js', 'reauth_oauth.js', 'reauth_oauth_wasm.js']) {
       cpSync(join(pkg, f), join(dir, f));
     }
-    for (const [entry, edge] of [['node.js', false], ['oauth-node.js', false], ['node.js', true]]) {
+    for (const [entry, edge] of [['node.js', false], ['bff-node.js', false], ['oauth-node.js', false], ['node.js', true], ['bff-node.js', true]]) {
       const got = await run(`${counting}
         ${edge ? 'delete process.getBuiltinModule;' : ''}
         const m = await import(${JSON.stringify(new URL(entry, `file://${dir}/`).href)});
@@ -119,6 +121,7 @@ test('the instance a module makes for the page, made on a server: no throw, memo
   const tokensBefore = api.state.token;
   const got = await run(`
     import { createAuthFetch } from 'reauth';
+    import { createAuthFetch as createBff } from 'reauth/bff';
     import { createAuthFetch as createOAuth } from 'reauth/oauth';
     const api = ${JSON.stringify(api.url)};
     const refresh = () => null;
@@ -126,13 +129,21 @@ test('the instance a module makes for the page, made on a server: no throw, memo
     const pageOnly = createAuthFetch({ storage: 'session', refresh });
     const shared = createAuthFetch({ storage: 'local', crossTab: true, origins: [api], refresh });
     const oauth = createOAuth({ oauth: { issuer: 'https://auth.example.com', clientId: 'spa' }, origins: [api], storage: 'session' });
-    const bff = createAuthFetch({ bff: 'duende' });
+    const bff = createBff({ bff: 'duende' });
+    // The core has no cookie sessions: it names the build that has them, on the server too.
+    let refused = null;
+    try { createAuthFetch({ bff: 'duende' }); } catch (e) { refused = e.name + ': ' + e.message; }
     pageOnly.setTokens('at-1');
     shared.setTokens('at-1');
     const plain = await (await pageOnly(api + '/api/a')).status;
     const sent = await (await shared(api + '/api/b')).status;
-    console.log(JSON.stringify({ plain, sent, types: [typeof oauth, typeof bff] }));`);
-  assert.deepEqual(got, { plain: 401, sent: 200, types: ['function', 'function'] });
+    console.log(JSON.stringify({ plain, sent, types: [typeof oauth, typeof bff, typeof bff.session], refused }));`);
+  assert.deepEqual(got, {
+    plain: 401,
+    sent: 200,
+    types: ['function', 'function', 'function'],
+    refused: "TypeError: createAuthFetch: options.bff is in the cookie-session build: import { createAuthFetch } from 'reauth/bff'",
+  });
   const seen = api.state.requests.filter(([u]) => u.startsWith('/api/'));
   assert.deepEqual(seen, [['/api/a', null], ['/api/b', 'Bearer at-1']], 'no origin listed: no token sent');
   assert.equal(api.state.token - tokensBefore, 0, 'the 401 without a listed origin refreshed nothing');
