@@ -18,21 +18,17 @@ void lost;
 const options: AuthFetchOptions = { refresh: () => null, onStepUp: (info) => info.acrValues };
 void options;
 
-// Cookie sessions behind a backend-for-frontend: no refresh hook needed.
-const session = createAuthFetch({ bff: 'duende', onAuthFailure: (f) => f.returnTo });
-const claims: Promise<Record<string, unknown> | null> = session.session();
-const back: Promise<{ returnTo: string | null }> = session.completeLogin();
-void claims;
-void back;
-void session.login({ returnTo: '/orders' });
-void session.logout();
-createAuthFetch({
-  bff: { preset: 'oauth-agent', url: 'https://bff.example.com/oauth-agent', csrfHeader: 'x-shop-csrf' },
-  origins: ['https://bff.example.com'],
-});
-createAuthFetch({ bff: { preset: 'curity', url: 'https://api.example.com/oauthagent/example' } });
-// @ts-expect-error 'token-handler' is two presets now
-createAuthFetch({ bff: 'token-handler' });
-createAuthFetch({ bff: { headers: { 'X-CSRF': '1' }, refreshUrl: null, userUrl: '/me' }, refresh: async () => true });
-// @ts-expect-error no such preset
-createAuthFetch({ bff: 'auth0' });
+// Cookie sessions are reauth/bff's (tests/types/bff.ts): the core takes no bff option and its
+// authFetch has no session members.
+// @ts-expect-error the core takes no bff option
+createAuthFetch({ bff: 'duende' });
+// @ts-expect-error nor with a refresh hook
+createAuthFetch({ refresh: async () => 'token', bff: 'duende' });
+// @ts-expect-error the core has no session()
+void af.session;
+// @ts-expect-error nor login(), completeLogin() or logout()
+void af.login;
+// @ts-expect-error (completeLogin)
+void af.completeLogin;
+// @ts-expect-error (logout)
+void af.logout;

@@ -79,6 +79,10 @@ await oauthFetch.logout();
 void [loginUrl, returnTo];
 // @ts-expect-error oauth needs a clientId
 createAuthFetch({ oauth: { issuer: 'https://auth.example.com' } });
+// @ts-expect-error cookie sessions are reauth/bff's: no bff option here
+createAuthFetch({ bff: 'duende' });
+// @ts-expect-error and no session()
+void oauthFetch.session;
 
 // DPoP-bound tokens and step-up.
 createAuthFetch({
