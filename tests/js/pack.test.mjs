@@ -23,37 +23,46 @@ test('the tarball holds the entries, types, the wasm and its inline copy, the di
     .sort();
   // The digests the package carries are those of the .wasm files it carries.
   const sums = run('tar', ['-xzOf', tarball, 'package/SHA256SUMS'], work);
-  for (const f of ['reauth_bg.wasm', 'reauth_oauth_bg.wasm']) {
+  const wasm = ['reauth_bg.wasm', 'reauth_bff_bg.wasm', 'reauth_oauth_bg.wasm'];
+  for (const f of wasm) {
     const digest = createHash('sha256').update(readFileSync(join(root, 'pkg', f))).digest('hex');
     assert.ok(sums.includes(`${digest}  ${f}`), `${f}: ${sums}`);
   }
+  assert.equal(sums.trim().split('\n').length, wasm.length, sums);
   assert.deepEqual(files, [
-    'README.md', 'SHA256SUMS', 'index.d.ts', 'index.js', 'inline.d.ts', 'inline.js', 'loader.js', 'node.js',
+    'README.md', 'SHA256SUMS', 'bff-inline.d.ts', 'bff-inline.js', 'bff-node.js', 'bff-split.js', 'bff.d.ts', 'bff.js',
+    'index.d.ts', 'index.js', 'inline.d.ts', 'inline.js', 'loader.js', 'node.js',
     'oauth-inline.d.ts', 'oauth-inline.js', 'oauth-node.js', 'oauth-split.js', 'oauth.d.ts', 'oauth.js',
-    'package.json', 'reauth.d.ts', 'reauth.js', 'reauth_bg.wasm', 'reauth_oauth.d.ts', 'reauth_oauth.js',
+    'package.json', 'reauth.d.ts', 'reauth.js', 'reauth_bff.d.ts', 'reauth_bff.js', 'reauth_bff_bg.wasm', 'reauth_bff_wasm.js',
+    'reauth_bg.wasm', 'reauth_oauth.d.ts', 'reauth_oauth.js',
     'reauth_oauth_bg.wasm', 'reauth_oauth_wasm.js', 'reauth_wasm.js', 'split.js',
   ]);
 });
 
-test('the package is the Rust module, in two builds: wasm-bindgen glue that reaches fetch, and at most 225 lines of hand-written JS', () => {
+test('the package is the Rust module, in three builds: wasm-bindgen glue that reaches fetch, and at most 270 lines of hand-written JS', () => {
   const pkg = join(root, 'pkg');
-  // Hand-written: every .js in pkg/ (six entries, two builds by three ways to load, and the
-  // loader they share) but the build's outputs: reauth.js and reauth_oauth.js (wasm-bindgen's
-  // glue) and reauth_wasm.js and reauth_oauth_wasm.js (the inline .wasm), which git ignores.
-  const generated = ['reauth.js', 'reauth_wasm.js', 'reauth_oauth.js', 'reauth_oauth_wasm.js'];
+  // Hand-written: every .js in pkg/ (twelve entries, three builds by four ways to load, and the
+  // loader they share) but the build's outputs: reauth.js, reauth_bff.js and reauth_oauth.js
+  // (wasm-bindgen's glue) and reauth_wasm.js, reauth_bff_wasm.js and reauth_oauth_wasm.js (the
+  // inline .wasm), which git ignores.
+  const generated = ['reauth.js', 'reauth_wasm.js', 'reauth_bff.js', 'reauth_bff_wasm.js', 'reauth_oauth.js', 'reauth_oauth_wasm.js'];
   for (const f of generated) assert.equal(run('git', ['check-ignore', join('pkg', f)], root).trim(), join('pkg', f));
   const handWritten = readdirSync(pkg, { recursive: true })
     .filter((f) => f.endsWith('.js') && !generated.includes(f))
     .map((f) => join(pkg, f));
   assert.ok(handWritten.length >= 3, `${handWritten}`);
-  const lines = handWritten.reduce((n, f) => n + readFileSync(f, 'utf8').trimEnd().split('\n').length, 0);
+  const count = (f) => readFileSync(f, 'utf8').trimEnd().split('\n').length;
+  const lines = handWritten.reduce((n, f) => n + count(f), 0);
   // (225: issue 27 added what loading needs on servers and where a bundler emits no .wasm: the
   // read at first use in Node, the split entries Angular's bundler picks, the fetch that never
-  // is an authFetch.)
-  assert.ok(lines <= 225, `${lines} lines of hand-written JS`);
-  for (const name of ['reauth', 'reauth_oauth']) {
+  // is an authFetch. 270: issue 30 added the cookie-session build's four entries, 43 lines.)
+  assert.ok(lines <= 270, `${lines} lines of hand-written JS`);
+  // An entry only names its build's glue, where its module comes from and its methods: what
+  // loading takes is in the loader they share.
+  for (const f of handWritten.filter((f) => !f.endsWith('loader.js'))) assert.ok(count(f) <= 12, `${f}: ${count(f)} lines`);
+  for (const name of ['reauth', 'reauth_bff', 'reauth_oauth']) {
   const glue = readFileSync(join(pkg, `${name}.js`), 'utf8');
-  assert.match(glue, /^\/\* @ts-self-types="\.\/reauth(_oauth)?\.d\.ts" \*\/|wasm-bindgen|__wbg_/m, 'wasm-bindgen glue');
+  assert.match(glue, /^\/\* @ts-self-types="\.\/reauth(_bff|_oauth)?\.d\.ts" \*\/|wasm-bindgen|__wbg_/m, 'wasm-bindgen glue');
   // The module imports only from the glue's import object (one module; the build shortens the
   // names of both), and the glue is where fetch is read from the global object.
   const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(join(pkg, `${name}_bg.wasm`))));
@@ -63,34 +72,54 @@ test('the package is the Rust module, in two builds: wasm-bindgen glue that reac
   }
 });
 
-test('installs and loads in a scratch Node project (ESM): the core refuses OAuth options and names reauth/oauth, which takes them', () => {
+test('installs and loads in a scratch Node project (ESM): each build refuses the other builds\' options and names the build that takes them', () => {
   const dir = scratch('node-app', {
     'package.json': JSON.stringify({ name: 'node-app', private: true, type: 'module' }),
     'main.js': `import init, { createAuthFetch, parseChallenges } from 'reauth';
+import * as bff from 'reauth/bff';
 import * as oauth from 'reauth/oauth';
 await init();
-const refused = [];
-for (const options of [{ oauth: { issuer: 'https://as.example.com', clientId: 'spa' } }, { refresh: () => 'x', dpop: true }]) {
-  try { createAuthFetch({ origins: ['https://api.example.com'], ...options }); } catch (e) { refused.push(e.name + ': ' + e.message); }
-}
-const af = oauth.createAuthFetch({ origins: ['https://api.example.com'], oauth: { tokenEndpoint: 'https://as.example.com/token', clientId: 'spa' } });
+const origins = ['https://api.example.com'];
+const refusals = (make, list) => list.map((options) => {
+  try { make({ origins, ...options }); return 'made'; } catch (e) { return e.name + ': ' + e.message; }
+});
+const session = { bff: 'duende' };
+const client = { oauth: { issuer: 'https://as.example.com', clientId: 'spa' } };
+const dpop = { refresh: () => 'x', dpop: true };
+const members = (af) => ['authorizationUrl', 'login', 'completeLogin', 'logout', 'session'].filter((k) => typeof af[k] === 'function');
+const af = oauth.createAuthFetch({ origins, oauth: { tokenEndpoint: 'https://as.example.com/token', clientId: 'spa' } });
 console.log(JSON.stringify({
   challenges: parseChallenges('Bearer error="invalid_token", Basic realm=x'),
-  refused,
-  oauth: [typeof af, typeof af.authorizationUrl, typeof createAuthFetch({ origins: ['https://api.example.com'], refresh: () => 'x' }).authorizationUrl],
+  refused: {
+    core: refusals(createAuthFetch, [client, dpop, session]),
+    bff: refusals(bff.createAuthFetch, [client, dpop]),
+    oauth: refusals(oauth.createAuthFetch, [session]),
+  },
+  members: {
+    core: members(createAuthFetch({ origins, refresh: () => 'x' })),
+    bff: members(bff.createAuthFetch({ origins, ...session })),
+    oauth: members(af),
+  },
 }));`,
   });
   const out = JSON.parse(run('node', ['main.js'], dir));
+  const toOAuth = (o) => `TypeError: createAuthFetch: options.${o} is in the OAuth build: import { createAuthFetch } from 'reauth/oauth'`;
+  const toBff = "TypeError: createAuthFetch: options.bff is in the cookie-session build: import { createAuthFetch } from 'reauth/bff'";
   assert.deepEqual(out, {
     challenges: [
       { scheme: 'Bearer', token68: null, params: [['error', 'invalid_token']] },
       { scheme: 'Basic', token68: null, params: [['realm', 'x']] },
     ],
-    refused: [
-      "TypeError: createAuthFetch: options.oauth is in the OAuth build: import { createAuthFetch } from 'reauth/oauth'",
-      "TypeError: createAuthFetch: options.dpop is in the OAuth build: import { createAuthFetch } from 'reauth/oauth'",
-    ],
-    oauth: ['function', 'function', 'undefined'],
+    refused: {
+      core: [toOAuth('oauth'), toOAuth('dpop'), toBff],
+      bff: [toOAuth('oauth'), toOAuth('dpop')],
+      oauth: [toBff],
+    },
+    members: {
+      core: [],
+      bff: ['login', 'completeLogin', 'logout', 'session'],
+      oauth: ['authorizationUrl', 'login', 'completeLogin', 'logout'],
+    },
   });
 });
 
@@ -100,7 +129,7 @@ after(async () => {
   await server?.close();
 });
 
-test('installs, builds with Vite for production (the core: at most 94 KB gzip shipped) and runs in Chromium', async () => {
+test('installs, builds with Vite for production (the core: at most 81 KB gzip shipped) and runs in Chromium', async () => {
   const dir = scratch('vite-app', {
     'package.json': JSON.stringify({ name: 'vite-app', private: true, type: 'module' }),
     'index.html': '<!doctype html><title>vite app</title><script type="module" src="/main.js"></script>',
@@ -143,9 +172,10 @@ window.result = {
     .reduce((n, f) => n + gzipSync(readFileSync(join(dir, 'dist', 'assets', f)), { level: 9 }).length, 0);
   assert.ok(!assets.some((f) => served.has(f) && /reauth_wasm/.test(f)), `the fallback chunk was not fetched: ${[...served]}`);
   // A guard against growth, about 1 KB over the core build's size with the .wasm from the
-  // pinned nightly built for size (issue 30: 92.9 KB; the OAuth build's are guarded in the
-  // bundlers tier); BENCHMARKS.md says what each part costs.
-  assert.ok(shipped <= 94000, `gzip -9 of the app's .js and .wasm: ${shipped} B (guard 94,000)`);
+  // pinned nightly built for size (issue 30: 92.9 KB; 80.1 KB once cookie sessions left the
+  // core for reauth/bff; the other builds are guarded in the bundlers tier); BENCHMARKS.md says
+  // what each part costs.
+  assert.ok(shipped <= 81000, `gzip -9 of the app's .js and .wasm: ${shipped} B (guard 81,000)`);
   assert.deepEqual(await page.evaluate(() => window.result), {
     challenges: [{ scheme: 'DPoP', token68: null, params: [['algs', 'ES256'], ['error', 'use_dpop_nonce']] }],
     texts: ['ok', 'ok', 'ok'],
