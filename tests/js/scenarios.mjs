@@ -472,9 +472,11 @@ export const scenarios = {
       [{ refresh, origins: [env.base], onAuthFail: () => {} }, 'options.onAuthFail is not an option; did you mean onAuthFailure?'],
       [{ refresh, origins: [env.base], refreshTimeout: 5000 }, 'options.refreshTimeout is not an option; did you mean refreshTimeoutMs?'],
       [{ refresh, origins: [env.base], Origins: [env.base] }, 'options.Origins is not an option; did you mean origins?'],
-      // The core build (these scenarios' `reauth`) has no OAuth client: it names the build that does.
+      // The core build (these scenarios' `reauth`) has no OAuth client and no cookie sessions: it
+      // names the build that does.
       [{ origins: [env.base], oauth: { issuer: env.base, clientId: 'spa' } }, "options.oauth is in the OAuth build: import { createAuthFetch } from 'reauth/oauth'"],
       [{ refresh, origins: [env.base], dpop: true }, "options.dpop is in the OAuth build: import { createAuthFetch } from 'reauth/oauth'"],
+      [{ origins: [env.base], bff: 'duende' }, "options.bff is in the cookie-session build: import { createAuthFetch } from 'reauth/bff'"],
     ];
     for (const [opts, name] of cases) {
       let err;
