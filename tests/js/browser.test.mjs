@@ -93,20 +93,26 @@ describe(engineName[engine], () => {
     }
   }
 
-  test('an authFetch made and called before the module has loaded (no init()) waits for it, then is the same', async () => {
-    for (const entry of ['/pkg/index.js', '/pkg/inline.js']) {
-      assert.deepEqual(await open(`first-call.html?entry=${entry}`), {
-        before: { accessToken: null, type: 'function', readyIsPromise: true },
-        call: { status: 200, text: 'ok', sent: ['Bearer early'] },
-        after: { accessToken: 'early', parsed: 'Basic' },
-        badOption: 'TypeError: createAuthFetch: options.onAuthFail is not an option; did you mean onAuthFailure?',
-      }, entry);
+  // What an authFetch has beyond the core's, per build: the cookie-session build's four, the
+  // OAuth build's own; the core none.
+  const buildMembers = (entry) => (/\/bff/.test(entry) ? ['login', 'completeLogin', 'logout', 'session']
+    : /\/oauth/.test(entry) ? ['authorizationUrl', 'login', 'completeLogin', 'logout'] : []);
+  const firstCall = (entry) => ({
+    before: { accessToken: null, type: 'function', readyIsPromise: true, members: buildMembers(entry) },
+    call: { status: 200, text: 'ok', sent: ['Bearer early'] },
+    after: { accessToken: 'early', parsed: 'Basic', members: [buildMembers(entry), buildMembers(entry)] },
+    badOption: 'TypeError: createAuthFetch: options.onAuthFail is not an option; did you mean onAuthFailure?',
+  });
+
+  test('an authFetch made and called before the module has loaded (no init()) waits for it, then is the same, with its build\'s members before the load and after', async () => {
+    for (const entry of ['/pkg/index.js', '/pkg/inline.js', '/pkg/bff.js', '/pkg/bff-inline.js', '/pkg/oauth.js', '/pkg/oauth-inline.js']) {
+      assert.deepEqual(await open(`first-call.html?entry=${entry}`), firstCall(entry), entry);
     }
   });
 
   test('a .wasm URL answered with an HTML page (an SPA\'s history fallback) fails each call with an error that says so', async () => {
     const got = await open('first-call.html?entry=/spa/pkg/index.js');
-    const said = new RegExp(`^Error: reauth: ${server.url}/spa/pkg/reauth_bg\\.wasm answered text/html; charset=utf-8 \\(an HTML page\\?\\), not the module; serve the \\.wasm as a static file \\(a bundler that emits no \\.wasm, such as esbuild or Rollup: import 'reauth/inline' instead\\)$`);
+    const said = new RegExp(`^Error: reauth: ${server.url}/spa/pkg/reauth_bg\\.wasm answered text/html; charset=utf-8 \\(an HTML page\\?\\), not the module; serve the \\.wasm as a static file \\(a bundler that emits no \\.wasm, such as esbuild or Rollup: import 'reauth/inline' instead, or 'reauth/bff/inline', 'reauth/oauth/inline'\\)$`);
     assert.match(got.callError ?? JSON.stringify(got), said, 'the call');
     assert.match(got.readyError, said, 'ready');
     assert.match(got.again, said, 'a later call tries again, and says the same');
@@ -137,19 +143,16 @@ describe(engineName[engine], () => {
     assert.equal(missing.works, true);
   });
 
-  test('the entry Angular\'s bundler picks (its es2015 condition: pkg/split.js, pkg/oauth-split.js) loads the module from its own chunk at first use, fetching no .wasm', async () => {
-    for (const entry of ['split', 'oauth-split']) {
+  test('the entry Angular\'s bundler picks (its es2015 condition: pkg/split.js, pkg/bff-split.js, pkg/oauth-split.js) loads the module from its own chunk at first use, fetching no .wasm', async () => {
+    for (const [entry, chunk] of [['split', 'reauth_wasm.js'], ['bff-split', 'reauth_bff_wasm.js'], ['oauth-split', 'reauth_oauth_wasm.js']]) {
       const fetched = [];
       assert.deepEqual(await load('default', entry, fetched), { works: true }, entry);
-      assert.ok(fetched.some((u) => /reauth(_oauth)?_wasm\.js$/.test(u)), fetched.join('\n'));
+      assert.ok(fetched.some((u) => u.endsWith(`/pkg/${chunk}`)), fetched.join('\n'));
       assert.deepEqual(fetched.filter((u) => u.endsWith('.wasm')), [], entry);
     }
-    assert.deepEqual(await open('first-call.html?entry=/pkg/split.js'), {
-      before: { accessToken: null, type: 'function', readyIsPromise: true },
-      call: { status: 200, text: 'ok', sent: ['Bearer early'] },
-      after: { accessToken: 'early', parsed: 'Basic' },
-      badOption: 'TypeError: createAuthFetch: options.onAuthFail is not an option; did you mean onAuthFailure?',
-    });
+    for (const entry of ['/pkg/split.js', '/pkg/bff-split.js']) {
+      assert.deepEqual(await open(`first-call.html?entry=${entry}`), firstCall(entry), entry);
+    }
   });
 
   test('reauth/inline without Uint8Array.fromBase64 (before Chrome 140, Firefox 133, Safari 18.2) decodes with atob', async () => {

@@ -143,7 +143,7 @@ describe(engineName[engine], () => {
 
   for (const where of ['window', 'worker']) {
     test(`globalThis.fetch = authFetch at startup, before the module has loaded, in a ${where}: every entry loads it and then routes fetch() through reauth`, async () => {
-      for (const entry of ['index', 'inline', 'oauth', 'oauth-inline']) {
+      for (const entry of ['index', 'inline', 'bff', 'bff-inline', 'oauth', 'oauth-inline']) {
         await ctl.reset();
         const p = await context.newPage();
         try {
