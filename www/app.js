@@ -4,9 +4,6 @@
 // DPoP-bound tokens, against an API that checks every proof. In BFF mode (`./scripts/demo.sh
 // --bff` opens it with ?bff=1, served by the BFF) it is a cookie-session app: no token in the
 // page, the BFF's session refreshed with one POST for any number of 401s.
-import init, { createAuthFetch } from '/pkg/oauth.js';
-
-await init();
 
 // The mode is kept for the tab: a login sends the browser back to `/`.
 const query = new URLSearchParams(location.search);
@@ -16,6 +13,11 @@ if (query.has('oidc')) {
 if (query.has('bff')) sessionStorage.setItem('reauth-demo-bff', '1');
 const oidc = JSON.parse(sessionStorage.getItem('reauth-demo-oidc') ?? 'null');
 const bff = !oidc && sessionStorage.getItem('reauth-demo-bff') === '1';
+
+// Each mode loads the build it needs: the OAuth build (OAuth and DPoP), the cookie-session
+// build (the BFF), or the core (the page's own refresh hook).
+const { default: init, createAuthFetch } = await import(oidc ? '/pkg/oauth.js' : bff ? '/pkg/bff.js' : '/pkg/index.js');
+await init();
 const api = oidc?.api ?? '';
 const control = oidc ? `${oidc.api}/demo` : '/demo';
 for (const el of document.querySelectorAll('.oidc-only')) el.hidden = !oidc;

@@ -29,6 +29,10 @@ test('BFF mode: login at the BFF, one session refresh for 20 calls, X-CSRF on ea
   const stats = () => fetch(`${origin}/demo/stats`).then((r) => r.json()).then((j) => j.stats);
   await page.goto(url);
   await page.waitForFunction(() => window.demoReady === true);
+  // The page loads the build its mode needs: the cookie-session build, no other.
+  const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)
+    .filter((p) => p.startsWith('/pkg/')).sort());
+  assert.deepEqual(loaded, ['/pkg/bff.js', '/pkg/loader.js', '/pkg/reauth_bff.js', '/pkg/reauth_bff_bg.wasm']);
   assert.equal(await page.isVisible('#bff-login'), true, 'not logged in yet');
   // The BFF's login: to the provider's form, back through the BFF's callback to the page.
   await page.click('#bff-login button[type=submit]');

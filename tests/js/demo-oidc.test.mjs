@@ -27,6 +27,10 @@ test('OIDC mode: login at the authorization server, DPoP proofs, a nonce retry, 
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
   await page.waitForFunction(() => window.demoReady === true);
+  // The page loads the build its mode needs: the OAuth build, no other.
+  const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)
+    .filter((p) => p.startsWith('/pkg/')).sort());
+  assert.deepEqual(loaded, ['/pkg/loader.js', '/pkg/oauth.js', '/pkg/reauth_oauth.js', '/pkg/reauth_oauth_bg.wasm']);
   const api = new URL(url).searchParams.get('api');
   const stats = () => fetch(`${api}/demo/stats`).then((r) => r.json()).then((j) => j.stats);
   // The login form of the authorization server, and back.

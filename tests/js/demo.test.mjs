@@ -43,6 +43,12 @@ beforeEach(async () => {
 
 const settled = (n) => page.waitForFunction((k) => window.demo.calls.length >= k && window.demo.calls.every((c) => c.end !== undefined), n);
 
+test('the page loads the build its mode needs: the core (its own refresh hook), no other', async () => {
+  const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)
+    .filter((p) => p.startsWith('/pkg/')).sort());
+  assert.deepEqual(loaded, ['/pkg/index.js', '/pkg/loader.js', '/pkg/reauth.js', '/pkg/reauth_bg.wasm']);
+});
+
 test('expired token, 20 concurrent calls: exactly one refresh and 20 successes', async () => {
   await post('/demo/expire');
   await page.click('#call-twenty');
