@@ -3,9 +3,9 @@
 // counts for the crate that defines it). Measured on the release build passed through
 // wasm-bindgen with its names kept and without wasm-opt (twiggy needs the names), then scaled
 // to the shipped module: `shipped` is each crate's share of pkg/NAME_bg.wasm, gzip -9.
-// Run: node bench/crates.mjs [core|oauth] (the core by default; after ./scripts/build.sh, which
-// keeps each build's cargo output as target/reauth.wasm and target/reauth_oauth.wasm; needs
-// twiggy: `cargo install twiggy`; ./scripts/bench.sh does it).
+// Run: node bench/crates.mjs [core|bff|oauth] (the core by default; after ./scripts/build.sh,
+// which keeps each build's cargo output as target/reauth.wasm, target/reauth_bff.wasm and
+// target/reauth_oauth.wasm; needs twiggy: `cargo install twiggy`; ./scripts/bench.sh does it).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,9 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const name = process.argv[2] === 'oauth' ? 'reauth_oauth' : 'reauth';
+const builds = { core: 'reauth', bff: 'reauth_bff', oauth: 'reauth_oauth' };
+const name = builds[process.argv[2] ?? 'core'];
+if (!name) throw new Error(`bench/crates.mjs: no build ${process.argv[2]}; one of ${Object.keys(builds).join(', ')}`);
 const dir = mkdtempSync(join(tmpdir(), 'reauth-crates-'));
 execFileSync('wasm-bindgen', [join(root, `target/${name}.wasm`),
   '--out-dir', dir, '--out-name', 'reauth', '--target', 'web']);

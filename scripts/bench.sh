@@ -25,6 +25,7 @@ echo "== what a bundler ships (esbuild --bundle --minify; gzip -9, brotli)"
 node bench/size.mjs
 echo "== what each crate costs in the .wasm (twiggy)"
 node bench/crates.mjs core
+node bench/crates.mjs bff
 node bench/crates.mjs oauth
 echo "== memory over 100,000 calls"
 node --expose-gc bench/memory.mjs

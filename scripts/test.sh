@@ -41,12 +41,13 @@ tier "format and lints"
 check "cargo fmt --check" cargo fmt --all -- --check
 check "cargo clippy (host)" cargo clippy --quiet --workspace --all-targets -- -D warnings
 check "cargo clippy (wasm32)" cargo clippy --quiet -p reauth --all-targets --target wasm32-unknown-unknown -- -D warnings
+check "cargo clippy (wasm32, the cookie-session build)" cargo clippy --quiet -p reauth --all-targets --target wasm32-unknown-unknown --features bff -- -D warnings
 check "cargo clippy (wasm32, the OAuth build)" cargo clippy --quiet -p reauth --all-targets --target wasm32-unknown-unknown --features oauth -- -D warnings
 
 check "fuzz target builds" cargo check --quiet --manifest-path fuzz/Cargo.toml
 # The package is built on its stack: the seven crates, plus serde_json (DPoP's JSON, which
 # gloo-storage brings anyway), base64ct and the allocator; nothing else (no dead weight); the
-# core build and the OAuth build alike (`$1`: the cargo features).
+# core build, the cookie-session build and the OAuth build alike (`$1`: the cargo features).
 stack() {
   local deps want
   deps=$(cargo tree -q -p reauth --target wasm32-unknown-unknown -e normal --depth 1 --prefix none ${1:+--features "$1"} | awk 'NR > 1 {print $1}' | sort -u)
@@ -55,6 +56,7 @@ stack() {
   [ "$deps" = "$want" ] || { diff <(echo "$want") <(echo "$deps"); return 1; }
 }
 check "cargo tree (wasm32, the core build): the seven crates and serde_json, base64ct, talc, nothing else" stack ""
+check "cargo tree (wasm32, the cookie-session build): the same" stack bff
 check "cargo tree (wasm32, the OAuth build): the same" stack oauth
 
 tier "native tests (cargo test)"
@@ -65,8 +67,9 @@ check "build pkg/" ./scripts/build.sh
 # The shipped bytes depend on the sources and the pinned toolchain only (no path of this machine).
 check "the shipped .wasm is reproducible: the same bytes built in two other directories with two other CARGO_HOMEs" ./scripts/reproduce.sh
 # Pages with a Content-Security-Policy without 'unsafe-eval' can use the package: nothing in
-# the glue makes code from strings.
-check "the glue never evaluates strings (new Function, eval)" bash -c '! grep -nE "new Function|[^.a-zA-Z_]eval\(" pkg/reauth.js'
+# the glue (each build's) makes code from strings. (grep's 1: nothing found in files it read; 2,
+# a missing file, fails.)
+check "the glue never evaluates strings (new Function, eval)" bash -c 'grep -nE "new Function|[^.a-zA-Z_]eval\(" pkg/reauth.js pkg/reauth_bff.js pkg/reauth_oauth.js; [ $? = 1 ]'
 check "build the demo server" cargo build --quiet -p reauth-demo
 
 tier "wasm-bindgen-test in Node"
