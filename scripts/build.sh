@@ -17,7 +17,8 @@ say() { printf '[build] %s\n' "$*" >&2; }
 # in pkg/ (reauth: the core; reauth_bff: with cookie sessions; reauth_oauth: with OAuth and DPoP).
 #
 # The module is built by the pinned nightly of scripts/toolchain.sh, with std built for size with
-# the crate (-Zbuild-std), panics that abort at once (no panic message formatting), no source
+# the crate (-Zbuild-std, and std's own `optimize_for_size` choices: its smaller sort, integer
+# formatting and searching), panics that abort at once (no panic message formatting), no source
 # locations and no Debug formatting; the paths of this machine (the crate, the cargo home, the
 # toolchain) are remapped, so that the bytes depend on the sources and the toolchain only.
 . scripts/toolchain.sh
@@ -30,7 +31,7 @@ variant() {
   local features=$1 name=$2
   RUSTFLAGS="$ship_flags" CARGO_TARGET_DIR="$ship_dir" cargo "+$SHIP_TOOLCHAIN" build --quiet \
     --release --target wasm32-unknown-unknown --lib ${features:+--features "$features"} \
-    -Zbuild-std=std,panic_abort
+    -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
   local raw=$ship_dir/wasm32-unknown-unknown/release/reauth.wasm
   local keep="target/$name.wasm" stamp="target/$name.stamp"
   cp "$raw" "$keep"
@@ -43,12 +44,13 @@ variant() {
     rm -rf "$gen"
     wasm-bindgen "$keep" --out-dir "$gen" --out-name "$name" --target web \
       --remove-name-section --remove-producers-section
-    say "$name: wasm-opt -Oz, short import and export names"
+    say "$name: wasm-opt -Oz --converge, short import and export names"
     local features_wasm=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
       --enable-mutable-globals --enable-reference-types --enable-multivalue)
-    node_modules/.bin/wasm-opt -Oz "$gen/${name}_bg.wasm" -o "$gen/opt.wasm" "${features_wasm[@]}"
+    # (-Oz until nothing changes; the target_features section is for linkers, not engines.)
+    node_modules/.bin/wasm-opt -Oz --converge "$gen/${name}_bg.wasm" -o "$gen/opt.wasm" "${features_wasm[@]}"
     node_modules/.bin/wasm-opt "$gen/opt.wasm" -o "$gen/min.wasm" "${features_wasm[@]}" \
-      --minify-imports-and-exports-and-modules > "$gen/names.json"
+      --minify-imports-and-exports-and-modules --strip-target-features > "$gen/names.json"
     node scripts/minify-names.mjs "$gen/min.wasm" "$gen/$name.js" "$gen/min.js" < "$gen/names.json"
     cp "$gen/min.js" "pkg/$name.js"
     cp "$gen/$name.d.ts" pkg/
