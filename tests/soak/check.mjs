@@ -116,14 +116,19 @@ export function check(plan, run, log) {
   for (const t of log.token) {
     if (t.auth) bad('tokenRequestWithAuth', { refresh: t.n, auth: t.auth });
   }
-  // A token request the client aborted (its refresh timed out) ends for the client when it
-  // aborts; the server hears of the closed connection a moment later, and may see the next
-  // refresh's request, on another connection, first. That moment (up to CLOSE_MS) is no overlap.
+  // A token request the client aborted (its refresh timed out) ends for the client when its
+  // refresh hook's signal aborts (the client's record, on the same wall clock); the server
+  // hears of the closed connection later (on a starved machine, much later) and may see the
+  // next refresh's request, on another connection, first. Where the client's record is
+  // missing, that moment is taken as up to CLOSE_MS.
   const CLOSE_MS = 10;
   const windows = [...log.token].sort((a, b) => a.t0 - b.t0);
   for (let k = 1; k < windows.length; k++) {
     const [prev, next] = [windows[k - 1], windows[k]];
-    const end = (prev.t1 ?? Infinity) - (prev.closedByClient ? CLOSE_MS : 0);
+    const abortedAt = prev.k === null ? 0 : (run.refreshAbortMs?.[prev.k] ?? 0);
+    const end = !prev.closedByClient ? (prev.t1 ?? Infinity)
+      : abortedAt > 0 ? Math.min(prev.t1 ?? Infinity, abortedAt)
+        : (prev.t1 ?? Infinity) - CLOSE_MS;
     if (next.t0 < end) {
       bad('refreshOverlap', { refresh: next.n, during: prev.n, fault: prev.fault, closedByClient: !!prev.closedByClient, startedBeforeEndMs: (prev.t1 ?? Infinity) - next.t0 });
     }
@@ -133,9 +138,16 @@ export function check(plan, run, log) {
   const failureHooks = run.hooks.filter((h) => h.reason === 'refresh_failed' || h.reason === 'refresh_timeout').length;
   const retryHooks = run.hooks.filter((h) => h.reason === 'retry_unauthorized').length;
   // Once per failed refresh. A refresh that timed out here (a starved CPU) may have its token
-  // request answered later with tokens, which the server counts as issued: those count too.
+  // request answered later with tokens, which the server counts as issued: whether the client
+  // then gets them (a late answer) or not (its abort came first: the answer is lost, though
+  // the server wrote it), the client's refresh failed. So the failed refreshes are the
+  // client's own count (its 'refresh-failure' events, one per failed refresh), which may not
+  // exceed the refreshes it started.
   const late = run.events?.late ?? 0;
-  if (failureHooks > failed + late) bad('hookTooOften', { hooks: failureHooks, failedRefreshes: failed, late });
+  const failures = run.events?.['refresh-failure'] ?? failed + late;
+  const started = run.events?.['refresh-start'] ?? Infinity;
+  if (failureHooks > failures) bad('hookTooOften', { hooks: failureHooks, failedRefreshes: failures, serverFailed: failed, late });
+  if (failures > started) bad('hookTooOften', { failedRefreshes: failures, started });
   if (retryHooks > succeeded) bad('hookTooOften', { retryHooks, refreshes: succeeded });
 
   if (run.heap?.warm != null && run.heap.after != null) {

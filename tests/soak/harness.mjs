@@ -96,7 +96,7 @@ const REASONS = ['refresh_failed', 'refresh_timeout', 'retry_unauthorized', 'log
 
 /**
  * Runs `plan` against the servers at `api` and `foreign` with `createAuthFetch`. Resolves with
- * { calls, hooks, events, heap } where calls[i] = { start, end, status, rid, error, aborted },
+ * { calls, hooks, events, refreshAbortMs, heap } where calls[i] = { start, end, status, rid, error, aborted },
  * and `start`, `end` and each hook's `at` are positions on one counter of this caller's own
  * steps (so "the hook ran while this call was pending" is an order, not a timing).
  */
@@ -122,6 +122,11 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
   const sentCount = new Uint8Array(n);
   const endMs = new Float64Array(n); // the wall clock at settling, beside the servers' records
   let hookCount = 0;
+  // When (the wall clock, beside the servers' records) the app's refresh hook saw its signal
+  // abort, by refresh: the token request it aborts ends for this client then, whenever the
+  // token server hears of it.
+  const refreshAbortMs = new Float64Array(n + 16);
+  let refreshCount = 0;
   const eventCounts = { 'refresh-start': 0, 'refresh-success': 0, 'refresh-failure': 0, retry: 0, 'auth-failure': 0, late: 0 };
   const expected = await Promise.all(plan.calls.map(expectationOf));
   const hook = (reason, url) => {
@@ -185,9 +190,11 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
     return inner(input, init);
   };
   const refresh = async (ctx) => {
+    const k = refreshCount < refreshAbortMs.length ? refreshCount++ : refreshCount;
+    ctx.signal.addEventListener('abort', () => { if (k < refreshAbortMs.length) refreshAbortMs[k] = Date.now(); });
     const request = () => ctx.fetch(`${api}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-refresh': String(k) },
       body: JSON.stringify({ refreshToken: ctx.refreshToken }),
       signal: ctx.signal,
     });
@@ -304,6 +311,7 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
     })),
     hooks: Array.from({ length: hookCount }, (_, k) => ({ at: hookAt[k], reason: REASONS[hookReason[k]], call: hookCall[k] })),
     events: eventCounts,
+    refreshAbortMs: Array.from(refreshAbortMs.subarray(0, refreshCount)),
     heap: heap ? { warm: heapWarm, after: heapAfter } : null,
     kept: kept.length,
   };

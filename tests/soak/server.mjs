@@ -149,7 +149,8 @@ export async function startSoakServers({ switches = [] } = {}) {
     try {
       presented = JSON.parse(body.toString()).refreshToken ?? null;
     } catch {}
-    const rec = { n, auth: req.headers.authorization ?? null, presented, fault, t0: Date.now(), t1: null, outcome: null };
+    const k = Number(req.headers['x-refresh'] ?? NaN);
+    const rec = { n, k: Number.isInteger(k) ? k : null, auth: req.headers.authorization ?? null, presented, fault, t0: Date.now(), t1: null, outcome: null };
     s.token.push(rec);
     const end = (outcome) => {
       rec.t1 ??= Date.now();
