@@ -121,6 +121,7 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
   const sentAt = new Int32Array(n * 4);
   const sentCount = new Uint8Array(n);
   const endMs = new Float64Array(n); // the wall clock at settling, beside the servers' records
+  let lastSettledMs = 0;
   let hookCount = 0;
   // When (the wall clock, beside the servers' records) the app's refresh hook saw its signal
   // abort, by refresh: the token request it aborts ends for this client then, whenever the
@@ -265,6 +266,7 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
     }
     // Settled: an abort from now on is not this call's concern.
     r.end[i] = ++step;
+    lastSettledMs = Date.now();
     endMs[i] = Date.now();
     clearTimeout(timer);
     // (64 KB of JS heap per call: typed arrays' bytes live outside the heap the check reads.)
@@ -273,17 +275,23 @@ export async function runSoak({ createAuthFetch, api, foreign, plan, switches = 
   }
 
   // Two phases: a warm-up, after which the heap is measured, then the rest; the heap again at
-  // the end. Every call must settle before the deadline: what is still pending then stays so
-  // in the records.
+  // the end. Every call must settle: a phase ends when its calls have, or when none has settled
+  // for `deadlineMs` (a call that never settles holds up its worker while the others go on;
+  // once only such calls are left, nothing settles any more). What is still pending then stays
+  // so in the records. A busy machine makes the run longer, not a call unsettled.
   // (`slow`: how much a load mode slows every step; twice that, as a margin.)
-  const until = Date.now() + (deadlineMs + plan.calls.length * 4) * (slow > 1 ? 2 * slow : 1);
+  const idleMs = deadlineMs * (slow > 1 ? 2 * slow : 1);
   async function phase(list) {
     const queue = list.slice();
     const worker = async () => {
       while (queue.length) await one(queue.shift());
     };
-    const done = Promise.all(Array.from({ length: concurrency }, worker));
-    await Promise.race([done, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())))]);
+    let finished = false;
+    const done = Promise.all(Array.from({ length: concurrency }, worker)).then(() => { finished = true; });
+    lastSettledMs = Date.now();
+    while (!finished && Date.now() - lastSettledMs < idleMs) {
+      await Promise.race([done, new Promise((r) => setTimeout(r, 50))]);
+    }
   }
   const warmup = Math.min(200, Math.floor(plan.calls.length / 5));
   await phase(plan.calls.slice(0, warmup));
