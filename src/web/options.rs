@@ -459,9 +459,15 @@ impl Options {
         })?;
         unknown_option(value, KEYS, "options.")?;
         let refresh = g.refresh.map(|h| h.0);
+        // Server rendering (Node, an edge runtime: no window, no worker): the instance a
+        // module makes for the page is made there too, so what only a page has is not asked for
+        // (see below); it sends no token where no origin is listed.
+        let server = js::place().is_none();
         #[cfg(feature = "bff")]
         let bff = match g.bff {
-            Some(cookie::Preserved(v)) => Some(cookie::bff_config(&v, g.login_url.as_deref())?),
+            Some(cookie::Preserved(v)) => {
+                Some(cookie::bff_config(&v, g.login_url.as_deref(), server)?)
+            }
             None => None,
         };
         #[cfg(not(feature = "bff"))]
@@ -506,10 +512,6 @@ impl Options {
                 "options.refresh is required: a function that returns new tokens (or options.oauth, for the built-in refresh grant)",
             ));
         }
-        // Server rendering (Node, an edge runtime: no window, no worker): the instance a
-        // module makes for the page is made there too, so what only a page has is not asked for
-        // (see below); it sends no token where no origin is listed.
-        let server = js::place().is_none();
         let mut origins = match g.origins {
             None => match page_origin() {
                 Some(own) => vec![own],
@@ -725,10 +727,12 @@ mod cookie {
 
     /// `options.bff` checked: the preset's endpoints under `url` where not given, every URL made
     /// absolute against the page's base URL. `login_url`: the top-level `loginUrl` option, which
-    /// names the BFF's login endpoint in a cookie session.
+    /// names the BFF's login endpoint in a cookie session; `server`: made where there is no
+    /// page (no cookie to send, so a preset's endpoints need no origin).
     pub(super) fn bff_config(
         value: &JsValue,
         login_url: Option<&str>,
+        server: bool,
     ) -> Result<BffConfig, JsValue> {
         let f = match value.as_string() {
             Some(name) => BffFields {
@@ -821,7 +825,7 @@ mod cookie {
                 (Some(None), _, _) | (None, None, _) => None,
                 (None, Some(path), Some(b)) => Some(js::concat(&[b, path])),
                 // On a server there is no cookie to send: no endpoint.
-                (None, Some(_), None) if js::place().is_none() => None,
+                (None, Some(_), None) if server => None,
                 (None, Some(_), None) => {
                     return Err(bad(
                         "options.bff.url is required where there is no page origin",
