@@ -18,6 +18,7 @@ use alloc::rc::Rc;
 use core::cell::Cell;
 use gloo_storage::{LocalStorage, SessionStorage, Storage};
 use js_sys::{Function, Promise};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -33,7 +34,7 @@ use crate::session::Expiry;
 const PROPAGATION_MS: f64 = 60.0;
 
 /// The token record as stored.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Record {
     access_token: String,
@@ -48,6 +49,46 @@ pub struct Record {
     /// new one (another tab logged in again), or that its own is gone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     jkt: Option<String>,
+}
+
+/// Read from the JSON object only, by name, other names skipped: what serde's derive would
+/// read, without its readers for the array form and for field indexes, which no stored record
+/// uses (twiggy: the derived reader was the largest of serde_json's instantiations).
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Record;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a token record")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Record, A::Error> {
+                let mut r = Record {
+                    access_token: String::new(),
+                    refresh_token: None,
+                    expires_at: None,
+                    dpop: false,
+                    jkt: None,
+                };
+                let mut access = None;
+                while let Some(key) = m.next_key::<String>()? {
+                    match key.as_str() {
+                        "accessToken" => access = Some(m.next_value::<String>()?),
+                        "refreshToken" => r.refresh_token = m.next_value()?,
+                        "expiresAt" => r.expires_at = m.next_value()?,
+                        "dpop" => r.dpop = m.next_value()?,
+                        "jkt" => r.jkt = m.next_value()?,
+                        _ => {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                r.access_token = access.ok_or_else(|| de::Error::missing_field("accessToken"))?;
+                Ok(r)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 impl Record {

@@ -629,6 +629,19 @@ export const scenarios = {
       eq(area.getItem('k'), null, `${storage}: clearTokens removes it`);
       const m = env.createAuthFetch({ refresh, origins: [env.base] });
       eq(m.accessToken, null, 'memory storage starts empty');
+      // Records as storage holds them, read by a new session (a key no instance shares yet):
+      // names in any order, unknown names skipped, an escaped name read as itself; anything
+      // that is not a record with a string access token is no record.
+      const read = (key, text) => {
+        area.setItem(key, text);
+        return env.createAuthFetch({ refresh, origins: [env.base], storage, storageKey: key }).accessToken;
+      };
+      eq(read(`r1-${storage}`, '{"future":[1,{"x":null}],"refreshToken":"r","accessToken":"at-1","expiresAt":9999999999999,"dpop":false}'), 'at-1', `${storage}: a record with a name it does not know`);
+      eq(read(`r2-${storage}`, '{"\\u0061ccessToken":"at-2"}'), 'at-2', `${storage}: an escaped name`);
+      eq(read(`r3-${storage}`, '{"refreshToken":"r"}'), null, `${storage}: no access token`);
+      eq(read(`r4-${storage}`, '{"accessToken":42}'), null, `${storage}: an access token that is no string`);
+      eq(read(`r5-${storage}`, '["at-5","r"]'), null, `${storage}: an array`);
+      eq(read(`r6-${storage}`, 'not json'), null, `${storage}: not JSON`);
     }
   },
 
