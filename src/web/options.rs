@@ -16,8 +16,7 @@ use super::js::{self, page_origin, type_error};
 use crate::session::Expiry;
 
 /// Where tokens persist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StorageKind {
     /// In this `authFetch` only.
     Memory,
@@ -25,6 +24,19 @@ pub enum StorageKind {
     Session,
     /// `localStorage` (every tab of the origin).
     Local,
+}
+
+/// `'memory'`, `'session'` or `'local'`: read as the string it is (serde's derive for an enum
+/// would bring serde-wasm-bindgen's reader of enums, which nothing else needs).
+impl<'de> Deserialize<'de> for StorageKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "memory" => Ok(StorageKind::Memory),
+            "session" => Ok(StorageKind::Session),
+            "local" => Ok(StorageKind::Local),
+            _ => Err(de::Error::custom("not a storage area")),
+        }
+    }
 }
 
 /// Whether this environment has the Web Storage area `kind` and lets this page use it
