@@ -22,6 +22,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use core::cell::RefCell;
 use gloo_storage::{LocalStorage, SessionStorage, Storage};
 use js_sys::{Function, Object, Promise, Reflect};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -83,13 +84,51 @@ struct TokenResponse {
 }
 
 /// A login in progress: what the callback is checked against.
-#[derive(Serialize, Deserialize, Clone)]
+#[derive(Serialize, Clone)]
 pub struct PendingLogin {
     state: String,
     verifier: String,
     redirect_uri: String,
-    #[serde(default)]
     return_to: Option<String>,
+}
+
+/// Read from the stored JSON object only, by name, other names skipped (as the stored token
+/// record is: serde's derive would bring serde_json's readers of the array form too).
+impl<'de> Deserialize<'de> for PendingLogin {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PendingLogin;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a pending login")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<PendingLogin, A::Error> {
+                let (mut state, mut verifier, mut redirect_uri, mut return_to) =
+                    (None, None, None, None);
+                while let Some(key) = m.next_key::<String>()? {
+                    match key.as_str() {
+                        "state" => state = Some(m.next_value::<String>()?),
+                        "verifier" => verifier = Some(m.next_value::<String>()?),
+                        "redirect_uri" => redirect_uri = Some(m.next_value::<String>()?),
+                        "return_to" => return_to = m.next_value::<Option<String>>()?,
+                        _ => {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (state, verifier, redirect_uri) {
+                    (Some(state), Some(verifier), Some(redirect_uri)) => Ok(PendingLogin {
+                        state,
+                        verifier,
+                        redirect_uri,
+                        return_to,
+                    }),
+                    _ => Err(de::Error::custom("an incomplete pending login")),
+                }
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// `authorizationUrl(options)`'s options.
