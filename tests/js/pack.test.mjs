@@ -171,10 +171,11 @@ window.result = {
   const shipped = assets.filter((f) => /\.(js|wasm)$/.test(f) && served.has(f))
     .reduce((n, f) => n + gzipSync(readFileSync(join(dir, 'dist', 'assets', f)), { level: 9 }).length, 0);
   assert.ok(!assets.some((f) => served.has(f) && /reauth_wasm/.test(f)), `the fallback chunk was not fetched: ${[...served]}`);
-  // The core's ceiling (issue 30: no more than 80 KB; 92.9 KB before cookie sessions left the
-  // core for reauth/bff, 79.8 KB after, with std's size choices; the other builds are guarded
-  // in the bundlers tier); BENCHMARKS.md says what each part costs.
-  assert.ok(shipped <= 80000, `gzip -9 of the app's .js and .wasm: ${shipped} B (guard 80,000)`);
+  // A guard against growth, under the core's ceiling (issue 30: no more than 80 KB; 92.9 KB
+  // before cookie sessions left the core for reauth/bff, 78.5 KB in the bundler tier's Vite app
+  // after the trims; the other builds are guarded there); BENCHMARKS.md says what each part
+  // costs.
+  assert.ok(shipped <= 79000, `gzip -9 of the app's .js and .wasm: ${shipped} B (guard 79,000)`);
   assert.deepEqual(await page.evaluate(() => window.result), {
     challenges: [{ scheme: 'DPoP', token68: null, params: [['algs', 'ES256'], ['error', 'use_dpop_nonce']] }],
     texts: ['ok', 'ok', 'ok'],
