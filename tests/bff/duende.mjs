@@ -72,9 +72,11 @@
 //   with no early-refresh window (Duende.AccessTokenManagement refreshes 60 s before expiry by
 //   default, which the tests' 20-60 s tokens would make every call).
 // - Cookie-held tokens with a stale cookie: a request whose cookie holds a refresh token the BFF
-//   already used takes that refresh's new tokens (Duende keeps them in its server-side session
-//   store; with tokens only in the cookie it would present the rotated token again and lose the
-//   grant). A session ended on the server (logout, a refused refresh) refuses every copy of its
+//   already used takes that refresh's new tokens, for a refresh and for an API call alike
+//   (Duende keeps them in its server-side session store; with tokens only in the cookie it would
+//   present the rotated token again and lose the grant). eoc re-sets the cookie on every
+//   response, so a response to a request sent before a refresh ended can put the old tokens
+//   back into the browser after the refresh's own response set the new ones. A session ended on the server (logout, a refused refresh) refuses every copy of its
 //   cookie, as a server-side session store's deleted entry does.
 // - `bff:session_expires_in` is eoc's rolling expiry (SLIDING after the last request, at most
 //   ABSOLUTE after login), not ASP.NET's cookie (which renews only past half its lifetime).
@@ -205,6 +207,9 @@ export async function startDuendeBff({ accessTtl = 60, redirectForFetch = false,
   // that refresh's tokens: presenting a rotated refresh token again would make the provider
   // revoke the grant.
   const refreshes = new Map();
+  // The same, for the refreshes that ended with tokens: by session key, the new tokens for each
+  // refresh token used.
+  const refreshed = new Map();
   // The key of ASP.NET's data protection, here for the sign-out `state`.
   const stateKey = randomBytes(32);
   const protect = (value) => {
@@ -440,6 +445,7 @@ export async function startDuendeBff({ accessTtl = 60, redirectForFetch = false,
     ended.add(key);
     held.delete(key);
     refreshes.delete(key);
+    refreshed.delete(key);
     req.appSession = undefined;
   }
 
@@ -464,6 +470,12 @@ export async function startDuendeBff({ accessTtl = 60, redirectForFetch = false,
   /** Calls the resource with the session's access token, refreshed server-side when expired. */
   async function proxy(req, res, next) {
     try {
+      // A stale cookie (sent before a refresh of its session ended, or set again by a
+      // response to such a request, which eoc's rolling session re-sets on every response):
+      // the session's current tokens, as Duende's server-side session store would have them.
+      // (A refresh still running is not waited for: the store has the old tokens until it ends.)
+      const done = refreshed.get(req.appSession.key)?.get(req.appSession.refresh_token);
+      if (done) Object.assign(req.appSession, done);
       let accessToken = req.appSession.access_token;
       try {
         // With `refreshEndpoint`, the page refreshes: the resource's 401 goes back to it.
@@ -527,7 +539,10 @@ export async function startDuendeBff({ accessTtl = 60, redirectForFetch = false,
         if (!ended.has(key)) held.set(key, refresh_token);
         return { access_token, id_token, refresh_token, token_type, expires_at, tokens_at: asked };
       })();
-      flight.catch(() => {});
+      flight.then((tokens) => {
+        if (!refreshed.has(key)) refreshed.set(key, new Map());
+        refreshed.get(key).set(used, tokens);
+      }, () => {});
       flights.set(used, flight);
     }
     const tokens = await flights.get(used);
