@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import diagnostics from 'node:diagnostics_channel';
+import { Worker } from 'node:worker_threads';
 import init, { createAuthFetch, parseChallenges } from 'reauth';
 import { initSync as glueInitSync } from '../../pkg/reauth.js';
 import { parseAll, vectorMismatches, vectors } from './helpers.mjs';
@@ -156,4 +158,121 @@ test('issue 29: a call that waited through a refresh and whose first attempt is 
   assert.deepEqual(refreshes, [1, 2], 'b\'s refused first attempt refreshed once more');
   assert.deepEqual(sent.filter(([p]) => p === 'a'), [['a', 'Bearer at-old'], ['a', 'Bearer at-1']]);
   assert.deepEqual(sent.filter(([p]) => p === 'b'), [['b', 'Bearer at-1'], ['b', 'Bearer at-2']], 'b: its first attempt, then its one retry');
+});
+
+/**
+ * A server on 127.0.0.1 in a thread of its own that can be starved: `starve()` blocks its
+ * thread (as a starved CPU would) until `feed()`; the kernel still accepts connections and
+ * takes their bytes meanwhile. `seen` lists each request its handler saw, with the wall clock
+ * then. It answers 200 to `Bearer at-2`, else a Bearer 401.
+ */
+async function starvableServer() {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(`
+    const { parentPort, workerData: flag } = require('node:worker_threads');
+    const server = require('node:http').createServer((req, res) => {
+      parentPort.postMessage({ seen: { t: Date.now(), method: req.method, path: req.url, auth: req.headers.authorization ?? null } });
+      req.on('error', () => {});
+      res.on('error', () => {});
+      const ok = req.headers.authorization === 'Bearer at-2';
+      res.writeHead(ok ? 200 : 401, ok ? {} : { 'www-authenticate': 'Bearer error="invalid_token"' });
+      res.end();
+    });
+    server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
+    parentPort.on('message', () => {
+      parentPort.postMessage({ starved: true });
+      Atomics.wait(flag, 0, 0);
+      Atomics.store(flag, 0, 0);
+    });`, { eval: true, workerData: flag });
+  const seen = [];
+  const waiting = [];
+  worker.on('message', (m) => {
+    if (m.seen) seen.push(m.seen);
+    waiting.splice(0).forEach((w) => w(m));
+  });
+  const next = () => new Promise((r) => waiting.push(r));
+  const { port } = await next();
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    seen,
+    starve: async () => { worker.postMessage('starve'); while (!(await next()).starved); },
+    feed: () => { Atomics.store(flag, 0, 1); Atomics.notify(flag, 0); },
+    /** Resolves once the handler has seen `n` requests in all. */
+    until: async (n) => { while (seen.length < n) await next(); },
+    close: () => worker.terminate(),
+  };
+}
+
+/** Resolves when Node's fetch has written the body of a request for `path` to its socket. */
+function bodyWritten(path) {
+  return new Promise((resolve) => {
+    const on = (m) => {
+      if (m.request.path !== path) return;
+      diagnostics.unsubscribe('undici:request:bodySent', on);
+      resolve();
+    };
+    diagnostics.subscribe('undici:request:bodySent', on);
+  });
+}
+
+test('issue 29, break 2 as the soak saw it: a write aborted after fetch sent it reaches a starved server after the call rejected, with fetch alone too; reauth hands it to fetch once', async () => {
+  const server = await starvableServer();
+  try {
+    const handed = [];
+    const af = createAuthFetch({
+      origins: [server.origin],
+      fetch: (input, init) => { handed.push(String(input)); return globalThis.fetch(input, init); },
+      refresh: () => 'at-2',
+    });
+    af.setTokens('at-2');
+    for (const [who, send] of [['reauth', af], ['fetch', globalThis.fetch]]) {
+      await server.starve();
+      const before = server.seen.length;
+      const path = `/orders/${who}`;
+      const controller = new AbortController();
+      const written = bodyWritten(path);
+      const call = send(`${server.origin}${path}`, { method: 'POST', body: 'order 1', signal: controller.signal });
+      await written; // the request is on the wire: its bytes are the server's kernel's now
+      controller.abort();
+      await assert.rejects(call, { name: 'AbortError' }, who);
+      const settledAt = Date.now();
+      assert.equal(server.seen.length, before, `${who}: nothing seen before the call settled`);
+      await new Promise((r) => setTimeout(r, 20));
+      server.feed();
+      await server.until(before + 1);
+      const late = server.seen.slice(before);
+      assert.deepEqual(late.map((s) => [s.method, s.path]), [['POST', path]], `${who}: the server saw the write once`);
+      assert.ok(late[0].t > settledAt, `${who}: seen ${late[0].t - settledAt} ms after the call settled`);
+    }
+    assert.deepEqual(handed, [`${server.origin}/orders/reauth`], 'reauth handed the write to fetch once, before the abort');
+  } finally {
+    await server.close();
+  }
+});
+
+test('issue 29: a call aborted while it waits for a refresh is never sent again: the server sees its first attempt only, before the call settled', async () => {
+  const server = await starvableServer();
+  try {
+    let release;
+    const refreshed = new Promise((r) => { release = r; });
+    let refreshes = 0;
+    const af = createAuthFetch({ origins: [server.origin], refresh: () => { refreshes += 1; return refreshed; } });
+    af.setTokens('at-1');
+    const controller = new AbortController();
+    const call = af(`${server.origin}/orders`, { method: 'POST', body: 'order 1', signal: controller.signal });
+    await server.until(1); // its first attempt, answered 401: the refresh starts
+    while (refreshes === 0) await new Promise((r) => setTimeout(r, 1));
+    controller.abort();
+    await assert.rejects(call, { name: 'AbortError' });
+    const settledAt = Date.now();
+    release('at-2');
+    // A retry would be sent at once with at-2; another call shows the refresh has ended.
+    assert.equal((await af(`${server.origin}/ping`)).status, 200);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(server.seen.map((s) => [s.method, s.path, s.auth]), [['POST', '/orders', 'Bearer at-1'], ['GET', '/ping', 'Bearer at-2']]);
+    assert.ok(server.seen[0].t <= settledAt);
+    assert.equal(refreshes, 1);
+  } finally {
+    await server.close();
+  }
 });

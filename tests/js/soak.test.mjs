@@ -67,6 +67,7 @@ const PROOFS = [
   ['hook-twice', 'hookTooOften'],
   ['no-hook', 'uncovered401'],
   ['late-send', 'sentAfterSettled'],
+  ['late-send', 'seenAfterSettled'],
   ['retry-hook-anyway', 'retryHookWithoutRefusedRetry'],
   ['hook-twice', 'retryHookTwicePerToken'],
 ];

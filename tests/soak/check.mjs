@@ -22,6 +22,7 @@ export const INVARIANTS = {
   hookTooOften: 'onAuthFailure runs no more often than refreshes fail',
   uncovered401: 'every 401 handed back after a failed refresh is covered by a hook call',
   sentAfterSettled: 'no request of a call is handed to fetch after the call settled',
+  seenAfterSettled: 'the server sees no request of a call after the call settled, unless the caller aborted it (fetch cannot recall a request it has sent)',
   retryHookWithoutRefusedRetry: 'retry_unauthorized only for a call whose retry, with a newer token, was refused',
   retryHookTwicePerToken: 'at most one retry_unauthorized per token set',
   heapGrowth: 'the heap after the soak and a GC stays near the heap after warm-up',
@@ -97,6 +98,16 @@ export function check(plan, run, log) {
     const late = (rec.sent ?? []).filter((at) => at > rec.end);
     if (late.length) bad('sentAfterSettled', { call: c.i, end: rec.end, sent: rec.sent });
   }
+  // The same, as the server sees it, on the wall clock its handler and the caller share: a
+  // request seen after its call settled. Every answer the caller got came after the server saw
+  // its request, and a network error after the server dropped it, so only an aborted call may
+  // have one: its request, handed to fetch before the abort, reaches a starved server after
+  // fetch rejected (as with fetch itself; sentAfterSettled says it was handed before).
+  const seenLate = log.api.filter((a) => run.calls[a.call]?.endMs && a.t > run.calls[a.call].endMs);
+  for (const a of seenLate) {
+    const rec = run.calls[a.call];
+    if (!rec.aborted) bad('seenAfterSettled', { call: a.call, attempt: a.attempt, status: rec.status, error: rec.error, lateMs: a.t - rec.endMs });
+  }
   // retry_unauthorized: for a call whose retry carried a newer token and was refused, once per
   // token set (the token that retry carried).
   const retryHookTokens = new Map();
@@ -168,19 +179,13 @@ export function check(plan, run, log) {
     refreshesFailed: failed,
     hooks: run.hooks.length,
     heap: run.heap,
-    // Requests the server's handler saw only after their call had settled for the caller (by the
-    // wall clock): on a starved CPU the server's thread runs late too. Not a violation when the
-    // caller handed the request to fetch before it settled (sentAfterSettled says whether).
-    seenAfterSettled: log.api.filter((a) => {
-      const c = run.calls[a.call];
-      return c?.endMs && a.t > c.endMs;
-    }).length,
+    // Requests the server's handler saw only after their aborted call had rejected (by the wall
+    // clock): on a starved CPU the server's thread runs late too.
+    seenAfterAbort: seenLate.filter((a) => run.calls[a.call].aborted).length,
   };
-  // What those were: the call's end (aborted, rejected or resolved), and how late.
-  examples.seenAfterSettled = log.api.filter((a) => run.calls[a.call]?.endMs && a.t > run.calls[a.call].endMs)
-    .slice(0, 5).map((a) => {
-      const c = run.calls[a.call];
-      return { call: a.call, attempt: a.attempt, sent: c.sent, end: c.end, aborted: c.aborted, error: c.error, status: c.status, lateMs: a.t - c.endMs };
-    });
+  examples.seenAfterAbort = seenLate.filter((a) => run.calls[a.call].aborted).slice(0, 5).map((a) => {
+    const c = run.calls[a.call];
+    return { call: a.call, attempt: a.attempt, sent: c.sent, end: c.end, aborted: c.aborted, error: c.error, lateMs: a.t - c.endMs };
+  });
   return { violations, examples, stats };
 }
