@@ -18,7 +18,7 @@ loads=${LOADS:-"0 2 3"}
 throttles=${THROTTLES:-"1 4 6"}
 failed=0
 total=0
-printf '| runtime | load | seed | calls | retries | refreshes (failed) | aborted | hooks | heap warm → after | ms | violations |\n|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| runtime | load | seed | calls | retries | refreshes (failed) | aborted (seen after) | hooks | heap warm → after | ms | violations |\n|---|---|---|---|---|---|---|---|---|---|---|\n'
 engines=${ENGINES:-chromium,firefox,webkit}
 for where in node ${engines//,/ }; do
   case $where in
@@ -42,7 +42,7 @@ for where in node ${engines//,/ }; do
         const v = Object.entries(r.violations).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
         const mb = (b) => (b / 1048576).toFixed(1);
         const heap = s.heap ? `${mb(s.heap.warm)} → ${mb(s.heap.after)} MB` : "not measurable";
-        console.log(`| ${process.argv[2]} | ${process.argv[3]} | ${r.seed} | ${s.calls} | ${s.retries} | ${s.refreshes} (${s.refreshesFailed}) | ${s.aborted} | ${s.hooks} | ${heap} | ${r.ms} | ${v} |`);
+        console.log(`| ${process.argv[2]} | ${process.argv[3]} | ${r.seed} | ${s.calls} | ${s.retries} | ${s.refreshes} (${s.refreshesFailed}) | ${s.aborted} (${s.seenAfterAbort}) | ${s.hooks} | ${heap} | ${r.ms} | ${v} |`);
       ' "$out" "$where" "$label"
     done
   done
