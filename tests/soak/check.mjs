@@ -104,6 +104,7 @@ export function check(plan, run, log) {
   // have one: its request, handed to fetch before the abort, reaches a starved server after
   // fetch rejected (as with fetch itself; sentAfterSettled says it was handed before).
   const seenLate = log.api.filter((a) => run.calls[a.call]?.endMs && a.t > run.calls[a.call].endMs);
+  const afterAbort = seenLate.filter((a) => run.calls[a.call].aborted);
   for (const a of seenLate) {
     const rec = run.calls[a.call];
     if (!rec.aborted) bad('seenAfterSettled', { call: a.call, attempt: a.attempt, status: rec.status, error: rec.error, lateMs: a.t - rec.endMs });
@@ -181,9 +182,9 @@ export function check(plan, run, log) {
     heap: run.heap,
     // Requests the server's handler saw only after their aborted call had rejected (by the wall
     // clock): on a starved CPU the server's thread runs late too.
-    seenAfterAbort: seenLate.filter((a) => run.calls[a.call].aborted).length,
+    seenAfterAbort: afterAbort.length,
   };
-  examples.seenAfterAbort = seenLate.filter((a) => run.calls[a.call].aborted).slice(0, 5).map((a) => {
+  examples.seenAfterAbort = afterAbort.slice(0, 5).map((a) => {
     const c = run.calls[a.call];
     return { call: a.call, attempt: a.attempt, sent: c.sent, end: c.end, aborted: c.aborted, error: c.error, lateMs: a.t - c.endMs };
   });
