@@ -215,7 +215,7 @@ function bodyWritten(path) {
   });
 }
 
-test('issue 29, break 2 as the soak saw it: a write aborted after fetch sent it reaches a starved server after the call rejected, with fetch alone too; reauth hands it to fetch once', async () => {
+test('issue 29, break 2 as the soak saw it: a write aborted after fetch sent it reaches a starved server after the call rejected, with fetch alone too; reauth hands it to fetch once', { timeout: 20000 }, async () => {
   const server = await starvableServer();
   try {
     const handed = [];
@@ -250,7 +250,7 @@ test('issue 29, break 2 as the soak saw it: a write aborted after fetch sent it 
   }
 });
 
-test('issue 29: a call aborted while it waits for a refresh is never sent again: the server sees its first attempt only, before the call settled', async () => {
+test('issue 29: a call aborted while it waits for a refresh is never sent again: the server sees its first attempt only, before the call settled', { timeout: 20000 }, async () => {
   const server = await starvableServer();
   try {
     let release;
